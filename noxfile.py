@@ -1,0 +1,32 @@
+"""Developer tasks. `nox` alone runs lint, typecheck and tests, as CI does."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite against an installed finauth."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's lint rules and formatting."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the library, the tests and this file."""
+    session.install("-e", ".", "nox", *nox.project.dependency_groups(PYPROJECT, "typing"))
+    session.run("mypy")

@@ -1,0 +1,185 @@
+"""`finauth demo` and `finauth sandbox`: every provider against its emulator, over real HTTP.
+
+A demo cell runs one provider with one client through the whole lifecycle:
+login, a protected call, a token renewed before it expires, and a revoked token
+recovered by the single re-send after a 401. The counts in the table are what
+the emulator saw, not what the client believes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+from ._auth import LoginAuth
+from .providers.fincrux import FincruxJWTAuth
+from .testing import EmulatorServer, FincruxEmulator
+from .testing._clients import CLIENT_KINDS, open_client
+from .testing._emulator import Emulator
+from .testing.fincrux import SEARCH_PATH
+
+TOKEN_TTL = 2.0
+"""Seconds a demo token lives: long enough for two calls, short enough to watch it renewed."""
+REFRESH_MARGIN = 1.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to demo one provider: its emulator, an auth for it, and a protected path."""
+
+    provider: str
+    emulator: Callable[[], Emulator]
+    auth: Callable[[Emulator, str], LoginAuth]
+    path: str
+    credentials: Callable[[Emulator], dict[str, str]]
+
+
+def _fincrux_auth(emulator: Emulator, base_url: str) -> LoginAuth:
+    assert isinstance(emulator, FincruxEmulator)
+    return FincruxJWTAuth(
+        emulator.email, emulator.password, base_url=base_url, refresh_margin=REFRESH_MARGIN
+    )
+
+
+def _fincrux_credentials(emulator: Emulator) -> dict[str, str]:
+    assert isinstance(emulator, FincruxEmulator)
+    return {
+        "FINCRUX_EMAIL": emulator.email,
+        "FINCRUX_PASSWORD": emulator.password,
+        "FINCRUX_API_KEY": emulator.api_key,
+    }
+
+
+CASES: Sequence[Case] = (
+    Case(
+        "Fincrux",
+        lambda: FincruxEmulator(token_ttl=TOKEN_TTL),
+        _fincrux_auth,
+        SEARCH_PATH,
+        _fincrux_credentials,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    provider: str
+    client: str
+    logins: int
+    refreshes: int
+    resends: int
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_cell(case: Case, client: str) -> Row:
+    """One provider with one client through login, renewal and 401 recovery."""
+    emulator = case.emulator()
+    problems: list[str] = []
+
+    def expect(what: str, ok: bool) -> None:
+        if not ok:
+            problems.append(what)
+
+    try:
+        with ExitStack() as stack:
+            server = stack.enter_context(EmulatorServer(emulator))
+            auth = stack.enter_context(closing(case.auth(emulator, server.base_url)))
+            fetch = stack.enter_context(open_client(client, auth=auth))
+            url = server.base_url + case.path
+
+            expect("first call", fetch("GET", url).status_code == 200)
+            expect("one login", emulator.logins == 1)
+
+            token = auth.token
+            if token is not None:
+                time.sleep(max(0.0, token.expires_in - REFRESH_MARGIN) + 0.05)
+            expect("call near expiry", fetch("GET", url).status_code == 200)
+            expect("renewed before expiry", emulator.refreshes == 1 and emulator.denials == 0)
+
+            emulator.revoke_tokens()
+            recovered = fetch("GET", url)
+            expect("call after revocation", recovered.status_code == 200)
+            expect("one re-send", recovered.history[:1] == [401] and emulator.denials == 1)
+            expect("a new login", emulator.logins == 2)
+    except Exception as error:  # a cell reports its failure; the table goes on
+        problems.append(f"{type(error).__name__}: {error}")
+    return Row(
+        case.provider,
+        client,
+        emulator.logins,
+        emulator.refreshes,
+        emulator.denials,
+        tuple(problems),
+    )
+
+
+def demo(out: TextIO, cases: Sequence[Case] = CASES) -> bool:
+    """Run every cell, print the table, and say whether every cell passed."""
+    cells = [(case, client) for case in cases for client in CLIENT_KINDS]
+    out.write(
+        f"finauth demo: {len(cases)} provider(s) x {len(CLIENT_KINDS)} clients, "
+        "each against its emulator on 127.0.0.1\n"
+        "  steps: login, protected call, token renewed before expiry, "
+        "revoked token recovered by one re-send\n\n"
+    )
+    with ThreadPoolExecutor(max_workers=len(cells)) as pool:
+        rows = list(pool.map(lambda cell: run_cell(*cell), cells))
+    for line in _table(rows):
+        out.write(line + "\n")
+    passed = sum(row.passed for row in rows)
+    out.write(
+        "\nCounts are what each emulator saw; refreshes include the one refused "
+        "after revocation, before the new login.\n"
+        f"{passed} of {len(rows)} cells passed.\n"
+    )
+    return passed == len(rows)
+
+
+def _table(rows: Sequence[Row]) -> Iterator[str]:
+    header = ("provider", "client", "logins", "refreshes", "re-sends", "result")
+    cells = [
+        (
+            row.provider,
+            row.client,
+            str(row.logins),
+            str(row.refreshes),
+            str(row.resends),
+            "pass" if row.passed else "FAIL: " + "; ".join(row.problems),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *cells)) for i in range(len(header) - 1)]
+    for line in (header, *cells):
+        yield "  ".join(
+            [*(value.ljust(width) for value, width in zip(line, widths, strict=False)), line[-1]]
+        )
+
+
+@contextmanager
+def sandbox(out: TextIO, *, port: int = 0, cases: Sequence[Case] = CASES) -> Iterator[None]:
+    """Serve every emulator and print how to reach it, until the context ends."""
+    with ExitStack() as stack:
+        out.write("finauth sandbox: emulators on 127.0.0.1 (Ctrl-C stops them)\n\n")
+        for offset, case in enumerate(cases):
+            emulator = case.emulator()
+            emulator.token_ttl = 3600.0
+            server = EmulatorServer(emulator, port=port + offset if port else 0)
+            stack.enter_context(server)
+            variables = {
+                **case.credentials(emulator),
+                f"{case.provider.upper()}_BASE_URL": server.base_url,
+            }
+            out.write(f"{case.provider}: {server.base_url}\n")
+            out.write(f"  protected: GET {server.base_url}{case.path}\n")
+            out.writelines(f"  export {name}={value}\n" for name, value in variables.items())
+            out.write("\n")
+        out.flush()
+        yield

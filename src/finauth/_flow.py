@@ -1,0 +1,234 @@
+"""The token lifecycle of SPEC §2, written once, for every provider and client.
+
+`TokenFlow.authenticate` is a generator in the style of `httpx.Auth.auth_flow`:
+it does no I/O itself but yields the steps it needs carried out and receives
+their results. The adapters carry them out: `AuthCall` with the user's client
+or session, `Send` by sending the user's request, `Pause` and `Acquire` in the
+current world (a thread or an event loop). So lazy login (R2), refresh with a
+fall-back to login (R3), the single re-send after a 401 (R4, R5), single flight
+(R6) and the backoff of R9 each live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
+
+from . import _retry
+from ._errors import FinauthError, RateLimitedError
+from ._provider import Provider
+from ._single_flight import Flight, flight_for
+from ._token import Token
+from ._wire import Answer, AuthCall, Outgoing
+from .stores import TokenStore, token_key
+
+logger = logging.getLogger("finauth")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send the user's request as it now stands; the reply is the response's status code."""
+
+    request: Outgoing
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait before trying an auth call again; the reply is None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Acquire:
+    """Take `flight`'s lock for the current world, waiting at most `timeout` seconds.
+
+    The reply is a function that releases the lock, or None when the wait ran out.
+    """
+
+    flight: Flight
+    timeout: float
+
+
+Step = Send | AuthCall | Pause | Acquire
+Steps = Generator[Step, Any, T]
+
+
+class _Cached(NamedTuple):
+    token: Token
+    renew_at: float
+    """`time.time()` from which the token counts as expiring (R3)."""
+
+
+class TokenFlow:
+    """One account's token: where it is kept, when it is renewed, and how."""
+
+    def __init__(
+        self, provider: Provider, store: TokenStore, *, refresh_margin: float, timeout: float
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.key = token_key(provider.name, provider.base.url, provider.identity)
+        self._margin = refresh_margin
+        self._timeout = timeout
+        self._flight = flight_for(store, self.key)
+        self._cached: _Cached | None = None
+
+    @property
+    def token(self) -> Token | None:
+        """The current token, from the local copy or the store; never logs in."""
+        cached = self._cached
+        return cached.token if cached is not None else self._reload()
+
+    def invalidate(self) -> None:
+        """Forget the token, here and in the store: the next request logs in."""
+        self._cached = None
+        self.store.delete(self.key)
+
+    def login(self) -> Steps[Token]:
+        """Log in now, whatever the cache holds."""
+        return self._locked(self._log_in)
+
+    def authenticate(self, request: Outgoing) -> Steps[None]:
+        """Everything done for one user request, from the token check to the re-send."""
+        if request.origin != self.provider.base.origin:
+            return  # R1: not ours, so untouched.
+        token = self._usable()
+        if token is None:
+            token = yield from self._renewed(self._cached_token())
+        self.provider.apply(request, token)
+        if (yield Send(request)) != 401 or not request.replayable:
+            return
+        logger.debug(
+            "%s: a request was answered 401; renewing and sending it once more", self._name
+        )
+        token = yield from self._renewed(token)
+        request.rewind()
+        self.provider.apply(request, token)
+        yield Send(request)
+
+    @property
+    def _name(self) -> str:
+        return self.provider.name
+
+    def _usable(self) -> Token | None:
+        """The common case, kept to a memory read: a cached token, not yet expiring."""
+        cached = self._cached
+        if cached is not None and time.time() < cached.renew_at:
+            return cached.token
+        return None
+
+    def _cached_token(self) -> Token | None:
+        cached = self._cached
+        return cached.token if cached is not None else None
+
+    def _renewed(self, stale: Token | None) -> Steps[Token]:
+        """A token to use instead of `stale` (None: there was none), renewing at most once."""
+        return self._locked(lambda: self._reuse_or_renew(stale))
+
+    def _locked(self, work: Callable[[], Steps[T]]) -> Steps[T]:
+        release = yield Acquire(self._flight, self._timeout)
+        if release is None:
+            logger.warning(
+                "%s: waited %.1f s for another login or refresh to finish; going ahead alone",
+                self._name,
+                self._timeout,
+            )
+        try:
+            return (yield from work())
+        finally:
+            if release is not None:
+                release()
+
+    def _reuse_or_renew(self, stale: Token | None) -> Steps[Token]:
+        # Double-checked: whoever held the lock before us may have renewed already.
+        current = self._reload()
+        renewed_meanwhile = stale is None or (
+            current is not None and current.access_token != stale.access_token
+        )
+        if current is not None and not current.is_expired() and renewed_meanwhile:
+            return current
+        return (yield from self._renew(current or stale))
+
+    def _renew(self, previous: Token | None) -> Steps[Token]:
+        """Refresh when the provider can; on any failure but a rate limit, log in (R3)."""
+        call = self.provider.refresh_call(previous) if previous is not None else None
+        if previous is not None and call is not None:
+            try:
+                answer = yield from self._exchange(call)
+                return self._save(call, self.provider.read_refresh(answer, previous))
+            except RateLimitedError:
+                raise
+            except FinauthError as error:
+                logger.info("%s: refresh failed, logging in instead: %s", self._name, error)
+        return (yield from self._log_in())
+
+    def _log_in(self) -> Steps[Token]:
+        call = self.provider.login_call()
+        answer = yield from self._exchange(call)
+        return self._save(call, self.provider.read_login(answer))
+
+    def _exchange(self, call: AuthCall) -> Steps[Answer]:
+        """Send `call`, retrying as R9 says, and insist on a 2xx answer."""
+        answer: Answer = yield call
+        attempt = 1
+        while answer.status_code in _retry.RETRY_STATUSES and attempt < _retry.MAX_ATTEMPTS:
+            seconds = _retry.delay(attempt, answer.header("Retry-After"))
+            logger.info(
+                "%s: %s answered %d; trying again in %.1f s",
+                self._name,
+                call.endpoint,
+                answer.status_code,
+                seconds,
+            )
+            yield Pause(seconds)
+            answer = yield call
+            attempt += 1
+        if answer.status_code == 429:
+            raise answer.rate_limited(attempt)
+        if answer.status_code in (400, 401, 403):
+            raise answer.rejected(
+                self.provider.check
+                if call.purpose == "login"
+                else "that the refresh token is valid"
+            )
+        if not 200 <= answer.status_code < 300:
+            raise answer.unusable("expected a 2xx answer")
+        return answer
+
+    def _save(self, call: AuthCall, token: Token) -> Token:
+        self.store.set(self.key, token)
+        self._remember(token)
+        done = "logged in" if call.purpose == "login" else "refreshed"
+        logger.debug(
+            "%s: %s at %s, token expires in %s",
+            self._name,
+            done,
+            call.endpoint,
+            _duration(token.expires_in),
+        )
+        return token
+
+    def _reload(self) -> Token | None:
+        token = self.store.get(self.key)
+        self._remember(token)
+        return token
+
+    def _remember(self, token: Token | None) -> None:
+        self._cached = (
+            None if token is None else _Cached(token, token.expires_at.timestamp() - self._margin)
+        )
+
+
+def _duration(seconds: float) -> str:
+    """59m, 2h 0m, 45s: how long, for people."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m"

@@ -1,0 +1,140 @@
+"""The httpx adapter: `sync_auth_flow` and `async_auth_flow`, each with its own lock.
+
+Login and refresh requests are yielded from the auth flow, so they go through
+the user's client: its transport, proxies, TLS settings, event hooks and mocks
+(R13). Each mode waits in its own world: a thread lock for `httpx.Client`, an
+event-loop lock for `httpx.AsyncClient` (asyncio or trio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator, MutableMapping
+from contextlib import closing
+from typing import IO, Any
+
+import httpx
+
+from ._flow import Send, TokenFlow
+from ._origin import DEFAULT_PORTS, Origin
+from ._wire import Answer, AuthCall
+from ._worlds import in_loop, in_thread
+
+
+class RequestView:
+    """The flow's view of an `httpx.Request`."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.request = request
+        self._file, self._file_start = _seekable_file(request.stream)
+
+    @property
+    def headers(self) -> MutableMapping[str, str]:
+        return self.request.headers
+
+    @property
+    def url(self) -> str:
+        return str(self.request.url)
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.request.url = httpx.URL(value)
+
+    @property
+    def origin(self) -> Origin | None:
+        url = self.request.url
+        default = DEFAULT_PORTS.get(url.scheme)
+        return None if default is None else Origin(url.scheme, url.host, url.port or default)
+
+    @property
+    def replayable(self) -> bool:
+        return isinstance(self.request.stream, httpx.ByteStream) or self._file is not None
+
+    def rewind(self) -> None:
+        if self._file is not None:
+            self._file.seek(self._file_start)
+
+
+class HttpxAuth(httpx.Auth):
+    """The httpx side of a login-based auth."""
+
+    _flow: TokenFlow
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        steps = self._flow.authenticate(RequestView(request))
+        reply: object = None
+        with closing(steps):
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, Send):
+                    reply = (yield request).status_code
+                elif isinstance(step, AuthCall):
+                    response = yield _auth_request(step, request)
+                    response.read()
+                    reply = _answer(step, response)
+                else:
+                    reply = in_thread(step)
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        steps = self._flow.authenticate(RequestView(request))
+        reply: object = None
+        with closing(steps):
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, Send):
+                    reply = (yield request).status_code
+                elif isinstance(step, AuthCall):
+                    response = yield _auth_request(step, request)
+                    await response.aread()
+                    reply = _answer(step, response)
+                else:
+                    reply = await in_loop(step)
+
+
+def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:
+    """An auth call as an httpx request, with the timeout the user's request has.
+
+    The client puts its timeout into each request it builds; a request made
+    here would otherwise wait forever.
+    """
+    timeout = user_request.extensions.get("timeout")
+    return httpx.Request(
+        call.method,
+        call.url,
+        headers=dict(call.headers),
+        content=call.body,
+        extensions={"timeout": timeout} if timeout is not None else {},
+    )
+
+
+def _answer(call: AuthCall, response: httpx.Response) -> Answer:
+    return Answer(
+        call, response.status_code, tuple(response.headers.multi_items()), response.content
+    )
+
+
+def _seekable_file(stream: Any) -> tuple[IO[bytes] | None, int]:
+    """A file body and where it starts, so a re-send can rewind it (R5).
+
+    httpx wraps a file passed as `content=` in an IteratorByteStream that reads
+    it from wherever it stands; the file is kept in its `_stream` attribute.
+    """
+    if isinstance(stream, httpx.ByteStream):
+        return None, 0
+    source = getattr(stream, "_stream", None)
+    seekable = getattr(source, "seekable", None)
+    if source is None or not callable(seekable) or not hasattr(source, "read"):
+        return None, 0
+    try:
+        return (source, source.tell()) if seekable() else (None, 0)
+    except (OSError, ValueError):
+        return None, 0

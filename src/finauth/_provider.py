@@ -1,0 +1,45 @@
+"""What a provider is: a pure description of its wire format.
+
+A provider says where and how to log in and refresh, how to read a token out of
+the answer, and how a request carries the token. It does no I/O, holds no lock
+and knows no HTTP client: the flow decides *when*, the adapters decide *how*.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ._origin import BaseURL
+from ._token import Token
+from ._wire import Answer, AuthCall, Outgoing
+
+
+class Provider(Protocol):
+    @property
+    def name(self) -> str:
+        """As users know it: "Fincrux"."""
+
+    @property
+    def base(self) -> BaseURL: ...
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Who logs in (never a secret): with `name` and `base`, the token's store key."""
+
+    @property
+    def check(self) -> str:
+        """What to check when the provider rejects the login, e.g. "the email and password"."""
+
+    def login_call(self) -> AuthCall: ...
+
+    def refresh_call(self, token: Token) -> AuthCall | None:
+        """How to renew `token` without the password; None when it cannot be."""
+
+    def read_login(self, answer: Answer) -> Token:
+        """The token in a 2xx login answer, or an R8 error."""
+
+    def read_refresh(self, answer: Answer, previous: Token) -> Token:
+        """The token in a 2xx refresh answer, or an R8 error."""
+
+    def apply(self, request: Outgoing, token: Token) -> None:
+        """Attach `token` to a request bound for the provider's origin."""

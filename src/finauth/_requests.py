@@ -1,0 +1,173 @@
+"""The requests adapter: attach the token, and re-send once after a 401 (R4).
+
+Modelled on requests' own `HTTPDigestAuth`: `__call__` attaches the token and
+registers a response hook; on a 401 the hook renews the token and re-sends a
+copy of the request through the same connection adapter. Per-request state
+lives in the hook's closure, so one auth object serves many threads at once.
+Login and refresh calls go through `session` (R13).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import requests
+from requests.cookies import extract_cookies_to_jar
+
+from ._flow import Send, Steps, TokenFlow
+from ._origin import Origin, origin_of
+from ._token import Token
+from ._wire import Answer, AuthCall
+from ._worlds import in_thread
+
+
+class PreparedView:
+    """The flow's view of a `requests.PreparedRequest`."""
+
+    def __init__(self, prepared: requests.PreparedRequest) -> None:
+        self.prepared = prepared
+        self.response: requests.Response | None = None
+        self._body_start = _start_of(prepared.body)
+
+    @property
+    def headers(self) -> MutableMapping[str, str]:
+        return self.prepared.headers
+
+    @property
+    def url(self) -> str:
+        return self.prepared.url or ""
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.prepared.url = value
+
+    @property
+    def origin(self) -> Origin | None:
+        return origin_of(self.url)
+
+    @property
+    def replayable(self) -> bool:
+        body = self.prepared.body
+        return body is None or isinstance(body, bytes | str) or self._body_start is not None
+
+    def rewind(self) -> None:
+        """Switch to a copy carrying the last response's cookies, its body rewound.
+
+        As HTTPDigestAuth does: the original stays as the 401's request in history.
+        """
+        previous, prepared = self.prepared, self.prepared.copy()
+        jar = prepared._cookies  # type: ignore[attr-defined]
+        if self.response is not None and jar is not None:
+            extract_cookies_to_jar(jar, previous, self.response.raw)  # type: ignore[no-untyped-call]
+            prepared.prepare_cookies(jar)
+        if self._body_start is not None:
+            prepared.body.seek(self._body_start)  # type: ignore[union-attr]
+        self.prepared = prepared
+
+
+class RequestsAuth(requests.auth.AuthBase):
+    """The requests side of a login-based auth."""
+
+    _flow: TokenFlow
+    timeout: float
+
+    @property
+    def session(self) -> requests.Session:
+        raise NotImplementedError
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        view = PreparedView(r)
+        steps = self._flow.authenticate(view)
+        if isinstance(self._run(steps, None), Send):
+            hook = functools.partial(self._on_response, steps, view)
+            r.register_hook("response", hook)  # type: ignore[no-untyped-call]
+        return r
+
+    def login(self) -> Token:
+        """Log in now over `session`, replacing the cached token."""
+        done = self._run(self._flow.login(), None)
+        assert isinstance(done, StopIteration), "a login sends no user request"
+        token: Token = done.value
+        return token
+
+    def _on_response(
+        self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
+    ) -> requests.Response:
+        if response.request is not view.prepared:
+            return response  # a copy made for a redirect: not the request we prepared
+        view.response = response
+        if not isinstance(self._run(steps, response.status_code, finished=response), Send):
+            return response
+        again = response.connection.send(view.prepared, **send)
+        again.history.append(response)
+        again.request = view.prepared
+        self._run(steps, again.status_code)
+        return again
+
+    def _run(
+        self, steps: Steps[Any], reply: object, finished: requests.Response | None = None
+    ) -> Send | StopIteration:
+        """Run the flow until it wants the user's request sent, or to its end.
+
+        `finished` is the response just given to the flow: if the flow goes on,
+        it is done with it, so its connection is released before any auth call.
+        """
+        try:
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration as done:
+                    return done
+                if finished is not None:
+                    _ = finished.content
+                    finished.close()
+                    finished = None
+                if isinstance(step, Send):
+                    return step
+                reply = self._call(step) if isinstance(step, AuthCall) else in_thread(step)
+        except BaseException:
+            steps.close()
+            raise
+
+    def _call(self, call: AuthCall) -> Answer:
+        with self.session.request(
+            call.method,
+            call.url,
+            headers=dict(call.headers),
+            data=call.body,
+            timeout=self.timeout,
+            auth=_no_auth,
+            allow_redirects=False,
+        ) as response:
+            return Answer(call, response.status_code, _header_pairs(response), response.content)
+
+
+def _no_auth(r: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Keeps a session's own `auth` (perhaps this very object) off auth calls."""
+    return r
+
+
+def _start_of(body: object) -> int | None:
+    """Where a seekable file body starts, so a re-send can rewind it (R5)."""
+    if body is None or isinstance(body, bytes | str):
+        return None
+    tell: Callable[[], int] | None = getattr(body, "tell", None)
+    seekable: Callable[[], bool] | None = getattr(body, "seekable", None)
+    if tell is None or not hasattr(body, "seek") or (seekable is not None and not seekable()):
+        return None
+    try:
+        position = tell()
+    except (OSError, ValueError):
+        return None
+    return position if isinstance(position, int) else None
+
+
+def _header_pairs(response: requests.Response) -> tuple[tuple[str, str], ...]:
+    """Every header line, repeated ones apart (requests joins them with commas)."""
+    raw_headers = getattr(response.raw, "headers", None)
+    iteritems: Callable[[], Any] | None = getattr(raw_headers, "iteritems", None)
+    if iteritems is not None:
+        return tuple(iteritems())
+    return tuple(response.headers.items())

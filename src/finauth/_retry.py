@@ -1,0 +1,44 @@
+"""When a login or refresh call is tried again, and how long to wait first (R9).
+
+Only the auth's own calls are retried: the user's requests are never retried
+for these codes, that is their retry policy's job.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_ATTEMPTS = 3
+BASE_DELAY = 0.5
+MAX_DELAY = 30.0
+
+
+def delay(attempt: int, retry_after: str | None) -> float:
+    """Seconds to wait after failed `attempt` (1-based).
+
+    The larger of an exponential backoff with full jitter and the server's
+    Retry-After, capped at MAX_DELAY.
+    """
+    backoff = random.uniform(0, BASE_DELAY * 2 ** (attempt - 1))
+    return min(MAX_DELAY, max(backoff, retry_after_seconds(retry_after) or 0.0))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header as seconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = (moment - datetime.now(timezone.utc)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -1,0 +1,62 @@
+"""Single flight (R6, R12): one renewal at a time per token, per world.
+
+A world is the set of threads, or one event loop. Threads share a
+`threading.Lock`; each event loop (asyncio or trio) gets its own `anyio.Lock`,
+so waiting tasks yield to the loop instead of blocking it. Auth objects that
+share a store and a key share a Flight, so they share its locks too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+
+import anyio
+
+
+class Flight:
+    """The right to renew one token."""
+
+    def __init__(self) -> None:
+        self.thread_lock = threading.Lock()
+        self._loop_locks: weakref.WeakKeyDictionary[object, anyio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._guard = threading.Lock()
+
+    def loop_lock(self) -> anyio.Lock:
+        """The lock for the running event loop, made on first use in that loop."""
+        loop = _running_loop()
+        with self._guard:
+            lock = self._loop_locks.get(loop)
+            if lock is None:
+                lock = self._loop_locks[loop] = anyio.Lock()
+            return lock
+
+
+_flights: weakref.WeakValueDictionary[tuple[int, str], Flight] = weakref.WeakValueDictionary()
+_flights_guard = threading.Lock()
+
+
+def flight_for(store: object, key: str) -> Flight:
+    """The Flight of token `key` in `store`, shared by every auth that uses both.
+
+    Keyed by the store's identity, not its equality: the caller keeps the store
+    alive while it holds the Flight, so the identity cannot be reused meanwhile.
+    """
+    with _flights_guard:
+        flight = _flights.get((id(store), key))
+        if flight is None:
+            flight = _flights[id(store), key] = Flight()
+        return flight
+
+
+def _running_loop() -> object:
+    """The running event loop: asyncio's loop object, or trio's token."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        import trio  # anyio runs on asyncio or trio: not asyncio, so trio.
+
+        return trio.lowlevel.current_trio_token()

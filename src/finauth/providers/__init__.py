@@ -1,0 +1,1 @@
+"""One module per provider: its wire format (a Provider) and its public auth classes."""

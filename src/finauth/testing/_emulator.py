@@ -1,0 +1,223 @@
+"""The provider-neutral part of an emulator: one function from request to reply.
+
+An Emulator keeps what a provider's auth server keeps (issued tokens, counts)
+and offers the knobs tests need (expire, revoke, fail the next login, rate
+limit). Subclasses add one provider's wire format. The same `handle` serves
+in-process transports and the loopback HTTP server alike.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+import httpx
+import jwt
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the emulator saw it, credentials included: it is your own test."""
+
+    method: str
+    path: str
+    query: str
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query, keep_blank_values=True))
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the emulator answers."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def json(
+        cls, payload: object, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
+    ) -> Reply:
+        return cls(
+            status, json.dumps(payload).encode(), (("Content-Type", "application/json"), *headers)
+        )
+
+
+AuthEndpoint = tuple[str, Callable[[Call], Reply]]
+"""("login" or "refresh", the handler)."""
+
+
+class Emulator:
+    """An in-memory provider: its auth endpoints and the protected API behind them."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, token_ttl: float = 3600.0, prefix: str = "") -> None:
+        self.token_ttl = token_ttl
+        """Seconds an access token issued from now on stays valid."""
+        self.refresh_ttl = 30 * 86400.0
+        self.prefix = prefix.rstrip("/")
+        self.calls: list[Call] = []
+        self.logins = 0
+        """Login requests received, whatever they were answered."""
+        self.refreshes = 0
+        """Refresh requests received, whatever they were answered."""
+        self.denials = 0
+        """Requests to protected routes answered 401."""
+        self._lock = threading.RLock()
+        self._signing_key = secrets.token_bytes(32)
+        self._live: dict[str, set[str]] = {"access": set(), "refresh": set()}
+        self._failures: deque[Reply] = deque()
+        self._throttled = 0
+        self._retry_after: str | None = None
+        self._routes: dict[tuple[str, str], Reply] = {}
+
+    # -- what a provider adds ----------------------------------------------------------
+    def auth_endpoints(self) -> Mapping[tuple[str, str], AuthEndpoint]:
+        """(method, path) of each auth endpoint, to its kind and handler."""
+        raise NotImplementedError
+
+    def authorized(self, call: Call) -> bool:
+        """Whether `call` carries a currently valid credential in the provider's format."""
+        raise NotImplementedError
+
+    def unauthorized(self) -> Reply:
+        """The provider's 401."""
+        raise NotImplementedError
+
+    def login_failure(self, status: int) -> Reply:
+        """The provider's error body for a failed login with `status`."""
+        return Reply.json({"message": f"login failed ({status})"}, status)
+
+    # -- knobs -------------------------------------------------------------------------
+    def route(self, method: str, path: str, json: object = None, status: int = 200) -> None:
+        """A protected endpoint: 401 without a valid token, else `json` with `status`."""
+        payload = {"ok": True, "path": path} if json is None else json
+        with self._lock:
+            self._routes[method.upper(), path] = Reply.json(payload, status)
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far stops working; refresh tokens still do."""
+        with self._lock:
+            self._live["access"].clear()
+
+    def revoke_tokens(self) -> None:
+        """Every token issued so far stops working, refresh tokens too."""
+        with self._lock:
+            for live in self._live.values():
+                live.clear()
+
+    def fail_next_login(self, status: int, body: object = None) -> None:
+        """The next login is answered `status`; `body` is bytes, str or JSON."""
+        if body is None:
+            reply = self.login_failure(status)
+        elif isinstance(body, bytes | str):
+            text = body.encode() if isinstance(body, str) else body
+            reply = Reply(status, text, (("Content-Type", "text/html; charset=utf-8"),))
+        else:
+            reply = Reply.json(body, status)
+        with self._lock:
+            self._failures.append(reply)
+
+    def rate_limit(self, n: int, retry_after: float | str | None = None) -> None:
+        """The next `n` login or refresh calls are answered 429, with Retry-After if given."""
+        with self._lock:
+            self._throttled = n
+            self._retry_after = None if retry_after is None else str(retry_after)
+
+    # -- serving -----------------------------------------------------------------------
+    def handle(self, call: Call) -> Reply:
+        """Answer one request."""
+        with self._lock:
+            self.calls.append(call)
+            path = call.path
+            if self.prefix:
+                if not path.startswith(self.prefix + "/"):
+                    return self._unmatched(call)
+                path = path[len(self.prefix) :]
+            endpoint = self.auth_endpoints().get((call.method, path))
+            if endpoint is not None:
+                return self._auth_call(call, *endpoint)
+            route = self._routes.get((call.method, path))
+            if route is None:
+                return self._unmatched(call)
+            if not self.authorized(call):
+                self.denials += 1
+                return self.unauthorized()
+            return route
+
+    def httpx_transport(self) -> httpx.MockTransport:
+        """An httpx transport answered by this emulator, for any host."""
+        from ._transports import httpx_handler
+
+        return httpx.MockTransport(httpx_handler(self))
+
+    def requests_adapter(self) -> Any:
+        """A requests transport adapter answered by this emulator; mount it on a Session."""
+        from ._transports import EmulatorAdapter
+
+        return EmulatorAdapter(self)
+
+    # -- tokens ------------------------------------------------------------------------
+    def issue(self, kind: str, **claims: Any) -> str:
+        """A real HS256 JWT of `kind` ("access" or "refresh"), live until revoked or expired."""
+        now = round(time.time(), 3)
+        ttl = self.token_ttl if kind == "access" else self.refresh_ttl
+        jti = uuid.uuid4().hex
+        self._live[kind].add(jti)
+        payload = {"token_type": kind, "exp": now + ttl, "iat": now, "jti": jti, **claims}
+        return jwt.encode(payload, self._signing_key, algorithm="HS256")
+
+    def verify(self, token: str, kind: str) -> dict[str, Any] | None:
+        """The claims of a live, unexpired token of `kind` issued here; None otherwise."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._signing_key, algorithms=["HS256"], options={"verify_exp": False}
+            )
+        except jwt.PyJWTError:
+            return None
+        live = claims.get("token_type") == kind and claims.get("jti") in self._live[kind]
+        return claims if live and float(claims.get("exp", 0)) > time.time() else None
+
+    def retire(self, token: str, kind: str) -> None:
+        """Stop one token working (a refresh token once it has been rotated)."""
+        claims = self.verify(token, kind)
+        if claims is not None:
+            self._live[kind].discard(claims["jti"])
+
+    # -- internals ---------------------------------------------------------------------
+    def _auth_call(self, call: Call, kind: str, handler: Callable[[Call], Reply]) -> Reply:
+        if kind == "login":
+            self.logins += 1
+        else:
+            self.refreshes += 1
+        if self._throttled:
+            self._throttled -= 1
+            after = (("Retry-After", self._retry_after),) if self._retry_after is not None else ()
+            return Reply.json({"message": "Too many requests"}, 429, after)
+        if kind == "login" and self._failures:
+            return self._failures.popleft()
+        return handler(call)
+
+    def _unmatched(self, call: Call) -> Reply:
+        known = sorted(
+            f"{method} {self.prefix}{path}"
+            for method, path in [*self.auth_endpoints(), *self._routes]
+        )
+        message = f"{self.name} emulator: no route for {call.method} {call.path}"
+        return Reply.json({"message": message, "routes": known}, 404)

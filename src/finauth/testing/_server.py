@@ -1,0 +1,131 @@
+"""Serving an emulator over real HTTP on a loopback port, from a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ._emulator import Call, Emulator, Reply
+
+
+class EmulatorServer:
+    """An emulator on http://127.0.0.1:<free port>, keep-alive, stopped cleanly.
+
+    >>> with EmulatorServer(FincruxEmulator()) as server:
+    ...     requests.get(server.base_url + "/api/search/RELIANCE")
+    """
+
+    def __init__(self, emulator: Emulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        self._httpd = _HTTPServer((host, port), emulator)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"finauth {emulator.name} emulator",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)
+        return f"http://{host}:{port}{self.emulator.prefix}"
+
+    def start(self) -> EmulatorServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end every open connection, and wait for every handler."""
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join()
+        self._httpd.close_connections()
+        self._httpd.server_close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the handler threads
+    block_on_close = True
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Wake handlers waiting on idle keep-alive connections, so they can end."""
+        with self._connections_lock:
+            for connection in self._connections:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "finauth-emulator"
+    sys_version = ""
+    server: _HTTPServer
+
+    def _serve(self) -> None:
+        path, _, query = self.path.partition("?")
+        call = Call(self.command, path, query, httpx.Headers(self.headers.items()), self._body())
+        try:
+            reply = self.server.emulator.handle(call)
+        except Exception as error:  # an emulator bug: answer it rather than hang the client
+            reply = Reply.json({"message": f"emulator error: {error!r}"}, 500)
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _chunked_body(self) -> bytes:
+        chunks = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(chunks)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests and the demo print what matters themselves
