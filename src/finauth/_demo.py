@@ -29,39 +29,19 @@ REFRESH_MARGIN = 1.0
 
 @dataclass(frozen=True)
 class Case:
-    """How to demo one provider: its emulator, an auth for it, and a protected path."""
+    """How to demo one provider: its emulator, its auth class and a protected path."""
 
     provider: str
     emulator: Callable[[], Emulator]
-    auth: Callable[[Emulator, str], LoginAuth]
+    auth: Callable[..., LoginAuth]
     path: str
-    credentials: Callable[[Emulator], dict[str, str]]
 
-
-def _fincrux_auth(emulator: Emulator, base_url: str) -> LoginAuth:
-    assert isinstance(emulator, FincruxEmulator)
-    return FincruxJWTAuth(
-        emulator.email, emulator.password, base_url=base_url, refresh_margin=REFRESH_MARGIN
-    )
-
-
-def _fincrux_credentials(emulator: Emulator) -> dict[str, str]:
-    assert isinstance(emulator, FincruxEmulator)
-    return {
-        "FINCRUX_EMAIL": emulator.email,
-        "FINCRUX_PASSWORD": emulator.password,
-        "FINCRUX_API_KEY": emulator.api_key,
-    }
+    def auth_for(self, emulator: Emulator, base_url: str) -> LoginAuth:
+        return self.auth(**emulator.credentials(), base_url=base_url, refresh_margin=REFRESH_MARGIN)
 
 
 CASES: Sequence[Case] = (
-    Case(
-        "Fincrux",
-        lambda: FincruxEmulator(token_ttl=TOKEN_TTL),
-        _fincrux_auth,
-        SEARCH_PATH,
-        _fincrux_credentials,
-    ),
+    Case("Fincrux", lambda: FincruxEmulator(token_ttl=TOKEN_TTL), FincruxJWTAuth, SEARCH_PATH),
 )
 
 
@@ -91,7 +71,7 @@ def run_cell(case: Case, client: str) -> Row:
     try:
         with ExitStack() as stack:
             server = stack.enter_context(EmulatorServer(emulator))
-            auth = stack.enter_context(closing(case.auth(emulator, server.base_url)))
+            auth = stack.enter_context(closing(case.auth_for(emulator, server.base_url)))
             fetch = stack.enter_context(open_client(client, auth=auth))
             url = server.base_url + case.path
 
@@ -173,10 +153,7 @@ def sandbox(out: TextIO, *, port: int = 0, cases: Sequence[Case] = CASES) -> Ite
             emulator.token_ttl = 3600.0
             server = EmulatorServer(emulator, port=port + offset if port else 0)
             stack.enter_context(server)
-            variables = {
-                **case.credentials(emulator),
-                f"{case.provider.upper()}_BASE_URL": server.base_url,
-            }
+            variables = emulator.environment(server.base_url)
             out.write(f"{case.provider}: {server.base_url}\n")
             out.write(f"  protected: GET {server.base_url}{case.path}\n")
             out.writelines(f"  export {name}={value}\n" for name, value in variables.items())

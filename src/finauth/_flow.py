@@ -95,9 +95,14 @@ class TokenFlow:
         return self._locked(self._log_in)
 
     def authenticate(self, request: Outgoing) -> Steps[None]:
-        """Everything done for one user request, from the token check to the re-send."""
+        """Everything done for one user request, from the token check to the re-send.
+
+        The request is always sent at least once, as it is when it is not bound
+        for the provider's origin.
+        """
         if request.origin != self.provider.base.origin:
-            return  # R1: not ours, so untouched.
+            yield Send(request)  # R1: not ours, so sent untouched.
+            return
         token = self._usable()
         if token is None:
             token = yield from self._renewed(self._cached_token())

@@ -26,6 +26,9 @@ class RequestView:
     def __init__(self, request: httpx.Request) -> None:
         self.request = request
         self._file, self._file_start = _seekable_file(request.stream)
+        # Decided now, from the body as given: a transport may buffer a stream
+        # as it sends it (MockTransport does), which must not make it replayable.
+        self._replayable = isinstance(request.stream, httpx.ByteStream) or self._file is not None
 
     @property
     def headers(self) -> MutableMapping[str, str]:
@@ -47,7 +50,7 @@ class RequestView:
 
     @property
     def replayable(self) -> bool:
-        return isinstance(self.request.stream, httpx.ByteStream) or self._file is not None
+        return self._replayable
 
     def rewind(self) -> None:
         if self._file is not None:

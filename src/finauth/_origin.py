@@ -30,7 +30,9 @@ def origin_of(url: str) -> Origin | None:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
-    return Origin(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme])
+    return Origin(
+        scheme, parts.hostname.lower(), port if port is not None else DEFAULT_PORTS[scheme]
+    )
 
 
 @dataclass(frozen=True)
@@ -46,59 +48,51 @@ class BaseURL:
 
 
 def parse_base_url(base_url: str, *, provider: str, allow_insecure: bool) -> BaseURL:
-    """Check `base_url` once, at construction, before any I/O."""
+    """Check `base_url` once, at construction, before any I/O.
+
+    Messages never repeat the URL whole: a URL pasted by mistake may carry a
+    password or an API key. They name the part that is wrong instead.
+    """
+
+    def invalid(problem: str) -> ConfigurationError:
+        return ConfigurationError(f"{provider}: base_url {problem}", provider=provider)
+
     if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigurationError(
-            f"{provider}: base_url is empty; pass the API's address, e.g. https://...",
-            provider=provider,
-        )
+        raise invalid("is empty; pass the API's address, e.g. https://api.example.com")
     try:
         parts = urlsplit(base_url.strip())
     except ValueError:
-        raise ConfigurationError(
-            f"{provider}: base_url is not a valid URL; check its brackets and host",
-            provider=provider,
-        ) from None
+        raise invalid("is not a valid URL; check its host") from None
     if parts.username is not None or parts.password is not None:
-        # Such a URL is itself a secret: never repeat it.
-        raise ConfigurationError(
-            f"{provider}: base_url must not carry a user name or password; "
-            "pass credentials as arguments instead",
-            provider=provider,
-        )
+        raise invalid("must not carry a user name or password; pass credentials as arguments")
     try:
         port = parts.port
     except ValueError:
-        raise ConfigurationError(
-            f"{provider}: base_url {base_url!r} has an invalid port; check its host:port part",
-            provider=provider,
-        ) from None
+        raise invalid("has an invalid port; use a number from 1 to 65535") from None
     scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise ConfigurationError(
-            f"{provider}: base_url {base_url!r} must be an http(s) URL with a host, "
-            "e.g. https://api.example.com",
-            provider=provider,
-        )
+    if scheme not in DEFAULT_PORTS:
+        raise invalid(f"must start with https:// (or http://), not {scheme or 'nothing'!r}")
+    if not parts.hostname:
+        raise invalid("has no host; e.g. https://api.example.com")
     if parts.query or parts.fragment:
-        raise ConfigurationError(
-            f"{provider}: base_url {base_url!r} must not have a query or fragment",
-            provider=provider,
-        )
-    host = parts.hostname.lower()
-    if scheme != "https" and not allow_insecure and not is_loopback(host):
-        raise InsecureTransportError(
-            f"{provider}: base_url {base_url!r} is not https, so credentials would travel "
-            "in clear text; use https, a loopback host, or allow_insecure=True",
-            provider=provider,
-        )
+        raise invalid("must not have a query or fragment (the part after ? or #)")
+    if port == 0:
+        raise invalid("has port 0; use the API's port, or none")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise invalid("has a host name that cannot be encoded (IDNA)") from None
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    path = parts.path.rstrip("/")
-    return BaseURL(
-        f"{scheme}://{netloc}{path}", Origin(scheme, host, port or DEFAULT_PORTS[scheme])
-    )
+    if scheme != "https" and not allow_insecure and not is_loopback(host):
+        raise InsecureTransportError(
+            f"{provider}: base_url {scheme}://{netloc} is not https, so credentials would "
+            "travel in clear text; use https, a loopback host, or allow_insecure=True",
+            provider=provider,
+        )
+    origin = Origin(scheme, host, port if port is not None else DEFAULT_PORTS[scheme])
+    return BaseURL(f"{scheme}://{netloc}{parts.path.rstrip('/')}", origin)
 
 
 def is_loopback(host: str) -> bool:

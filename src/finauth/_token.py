@@ -68,7 +68,7 @@ def jwt_claims(value: str) -> dict[str, Any] | None:
     try:
         payload = _JWS.decode_complete(value, options={"verify_signature": False})["payload"]
         claims = json.loads(payload)
-    except (jwt.PyJWTError, ValueError):
+    except (jwt.PyJWTError, ValueError, RecursionError):
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -102,9 +102,14 @@ def issue_token(
 
 
 def _number(value: object) -> float | None:
+    """A finite JSON number as a float; None for anything else (bools, NaN, 400-digit ints)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _later(start: datetime, seconds: float) -> datetime | None:

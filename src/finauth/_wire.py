@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -159,7 +159,10 @@ class Answer:
     def excerpt(self) -> str:
         """The start of the body, with every credential and token masked (R10)."""
         try:
-            text = json.dumps(_masked_fields(parse_json(self.body)))
+            # Masked while parsed: once re-encoded, a password with a quote or an
+            # accent would no longer match itself.
+            data = _masked_fields(parse_json(self.body), self._masked)
+            text = json.dumps(data, ensure_ascii=False)
         except (ValueError, RecursionError):
             text = self.body[: EXCERPT_LENGTH * 4].decode("utf-8", "replace")
         text = " ".join(self._masked(text).split())
@@ -215,12 +218,13 @@ def _strings(data: object) -> Iterator[str]:
             yield from _strings(value)
 
 
-def _masked_fields(data: object) -> object:
+def _masked_fields(data: object, mask: Callable[[str], str]) -> object:
+    """`data` with secret-looking fields blanked and `mask` applied to every string."""
     if isinstance(data, dict):
         return {
-            key: "***" if _SECRET_FIELD.search(str(key)) and value else _masked_fields(value)
+            mask(key): "***" if _SECRET_FIELD.search(key) and value else _masked_fields(value, mask)
             for key, value in data.items()
         }
     if isinstance(data, list):
-        return [_masked_fields(value) for value in data]
-    return data
+        return [_masked_fields(value, mask) for value in data]
+    return mask(data) if isinstance(data, str) else data

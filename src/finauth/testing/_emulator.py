@@ -100,6 +100,18 @@ class Emulator:
         """The provider's 401."""
         raise NotImplementedError
 
+    def credentials(self) -> dict[str, str]:
+        """The account it accepts, keyed like the auth's constructor arguments."""
+        raise NotImplementedError
+
+    def environment(self, base_url: str) -> dict[str, str]:
+        """The variables the auth's `from_env` reads, pointing at `base_url`."""
+        prefix = self.name.upper()
+        variables = {
+            f"{prefix}_{name.upper()}": value for name, value in self.credentials().items()
+        }
+        return {**variables, f"{prefix}_BASE_URL": base_url}
+
     def login_failure(self, status: int) -> Reply:
         """The provider's error body for a failed login with `status`."""
         return Reply.json({"message": f"login failed ({status})"}, status)

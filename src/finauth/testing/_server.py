@@ -64,6 +64,7 @@ class EmulatorServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads
     block_on_close = True
+    request_queue_size = 1024  # storms connect by the hundred; the default 5 drops SYNs
 
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         self.emulator = emulator

@@ -40,6 +40,12 @@ class FincruxEmulator(Emulator):
         self.refresh_path = refresh_path
         self.route("GET", SEARCH_PATH, {"query": "RELIANCE", "results": [_RELIANCE]})
 
+    def credentials(self) -> dict[str, str]:
+        return {"email": self.email, "password": self.password}
+
+    def environment(self, base_url: str) -> dict[str, str]:
+        return {**super().environment(base_url), "FINCRUX_API_KEY": self.api_key}
+
     def auth_endpoints(self) -> Mapping[tuple[str, str], AuthEndpoint]:
         return {
             ("POST", LOGIN_PATH): ("login", self._login),

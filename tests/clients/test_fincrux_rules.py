@@ -1,0 +1,559 @@
+"""SPEC §2 for Fincrux, on every client and transport (see `rig` in conftest.py)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from conftest import CLIENTS, Rig
+from finauth import (
+    FinauthError,
+    FincruxAPIKeyAuth,
+    FincruxJWTAuth,
+    LoginError,
+    MemoryTokenStore,
+    ProviderResponseError,
+    RateLimitedError,
+)
+from finauth.providers.fincrux import LOGIN_PATH, REFRESH_PATH
+from finauth.testing import EmulatorServer, FincruxEmulator
+from finauth.testing._clients import Fetch, open_client
+from finauth.testing.fincrux import SEARCH_PATH
+
+ORDERS = "/api/orders"
+
+
+def jwt_header(auth: FincruxJWTAuth) -> str:
+    token = auth.token
+    assert token is not None
+    return f"JWT {token.access_token}"
+
+
+# -- R2 lazy login ---------------------------------------------------------------------
+
+
+def test_construction_does_no_io_and_the_first_request_logs_in_once(rig: Rig) -> None:
+    auth = rig.auth()
+    fetch = rig.open(auth)
+    assert rig.emulator.calls == []
+    assert auth.token is None
+
+    first = fetch("GET", rig.url())
+
+    assert first.status_code == 200
+    assert first.json()["query"] == "RELIANCE"
+    login, api = rig.emulator.calls
+    assert (login.method, login.path) == ("POST", LOGIN_PATH)
+    assert login.json() == {"email": rig.emulator.email, "password": rig.emulator.password}
+    assert login.headers["Content-Type"] == "application/json"
+    assert api.headers["Authorization"] == jwt_header(auth)
+
+    assert fetch("GET", rig.url()).status_code == 200
+    assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 0)
+
+
+# -- R1 origin scoping -----------------------------------------------------------------
+
+
+def other_origins(rig: Rig) -> list[str]:
+    if rig.transport == "loopback":
+        port = rig.base_url.rsplit(":", 1)[1]
+        return [f"http://localhost:{port}{SEARCH_PATH}"]  # same server, another host name
+    return [
+        f"https://api.fincrux.org:8443{SEARCH_PATH}",
+        f"http://api.fincrux.org{SEARCH_PATH}",
+        f"https://api.fincrux.org.evil.example{SEARCH_PATH}",
+        f"https://evil.example{SEARCH_PATH}",
+    ]
+
+
+def test_requests_to_other_origins_pass_untouched(rig: Rig, fetch: Fetch) -> None:
+    for url in other_origins(rig):
+        answer = fetch("GET", url, headers={"Authorization": "caller's own"})
+        assert answer.status_code == 401, url
+        assert rig.emulator.calls[-1].headers["Authorization"] == "caller's own"
+    assert rig.emulator.logins == 0
+    assert len(rig.emulator.calls) == len(other_origins(rig))
+
+
+@pytest.mark.parametrize("transport", ["in-process"])
+def test_the_same_origin_spelled_differently_is_authenticated(rig: Rig, fetch: Fetch) -> None:
+    answer = fetch("GET", f"https://API.Fincrux.org:443{SEARCH_PATH}")
+    assert answer.status_code == 200
+    assert rig.emulator.logins == 1
+
+
+def test_a_path_in_base_url_prefixes_the_endpoints_but_not_the_origin(client_name: str) -> None:
+    emulator = FincruxEmulator(prefix="/v1")
+    emulator.route("GET", "/v2/elsewhere", {"ok": True})
+    kind, backend = CLIENTS[client_name]
+    with (
+        EmulatorServer(emulator) as server,
+        FincruxJWTAuth(emulator.email, emulator.password, base_url=server.base_url) as auth,
+        open_client(kind, auth=auth, backend=backend) as fetch,
+    ):
+        origin = server.base_url.removesuffix("/v1")
+        assert fetch("GET", f"{origin}/v1{SEARCH_PATH}").status_code == 200
+        fetch("GET", f"{origin}/v2/elsewhere")
+
+    assert [call.path for call in emulator.calls] == [
+        f"/v1{LOGIN_PATH}",
+        f"/v1{SEARCH_PATH}",
+        "/v2/elsewhere",
+    ]
+    assert emulator.calls[-1].headers["Authorization"] == jwt_header(auth)
+
+
+# -- R3 proactive refresh --------------------------------------------------------------
+
+
+def test_a_token_within_the_margin_is_refreshed_before_sending(rig: Rig) -> None:
+    rig.emulator.token_ttl = 30  # less than the margin: every request after login refreshes
+    auth = rig.auth(refresh_margin=60)
+    fetch = rig.open(auth)
+    assert fetch("GET", rig.url()).status_code == 200
+    first = auth.token
+    assert first is not None
+
+    assert fetch("GET", rig.url()).status_code == 200
+
+    assert (rig.emulator.logins, rig.emulator.refreshes, rig.emulator.denials) == (1, 1, 0)
+    (refresh,) = rig.calls_to(REFRESH_PATH)
+    assert refresh.json() == {"refresh": first.refresh_token}
+    assert rig.emulator.calls[-1].headers["Authorization"] == jwt_header(auth)
+    assert jwt_header(auth) != f"JWT {first.access_token}"
+
+
+def test_a_failed_refresh_falls_back_to_login_before_sending(rig: Rig) -> None:
+    rig.emulator.token_ttl = 30
+    fetch = rig.open(rig.auth(refresh_margin=60))
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()  # the refresh token dies with the rest
+
+    assert fetch("GET", rig.url()).status_code == 200
+
+    assert (rig.emulator.logins, rig.emulator.refreshes, rig.emulator.denials) == (2, 1, 0)
+
+
+def test_a_rejected_login_raises_login_error_from_the_call(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.fail_next_login(401)
+
+    with pytest.raises(LoginError) as caught:
+        fetch("GET", rig.url())
+
+    error = caught.value
+    assert error.provider == "Fincrux"
+    assert error.status_code == 401
+    assert error.provider_message == "Invalid email or password"
+    assert error.endpoint == f"POST {rig.base_url}{LOGIN_PATH}"
+    assert LOGIN_PATH in str(error)
+    assert "Fincrux" in str(error)
+    assert "email and password" in str(error)
+    assert rig.emulator.password not in str(error) + repr(error)
+    assert rig.calls_to(SEARCH_PATH) == []
+
+
+# -- R4 one re-send after a 401 -------------------------------------------------------
+
+
+def test_a_revoked_token_is_renewed_and_the_request_sent_once_more(
+    rig: Rig, auth: FincruxJWTAuth, fetch: Fetch
+) -> None:
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+
+    answer = fetch("GET", rig.url())
+
+    assert answer.status_code == 200
+    assert answer.history[0] == 401
+    first, second = rig.calls_to(SEARCH_PATH)[-2:]
+    assert second.headers["Authorization"] == jwt_header(auth)
+    assert first.headers["Authorization"] != second.headers["Authorization"]
+    assert (rig.emulator.logins, rig.emulator.denials) == (2, 1)
+
+
+def test_an_expired_token_is_refreshed_after_a_401(rig: Rig, fetch: Fetch) -> None:
+    fetch("GET", rig.url())
+    rig.emulator.expire_tokens()  # access tokens die, the refresh token still works
+
+    assert fetch("GET", rig.url()).status_code == 200
+    assert (rig.emulator.logins, rig.emulator.refreshes, rig.emulator.denials) == (1, 1, 1)
+
+
+def test_a_401_to_the_resend_is_returned_as_is(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("GET", "/api/never", {"detail": "not for you"}, status=401)
+
+    answer = fetch("GET", rig.url("/api/never"))
+
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "not for you"}
+    assert len(rig.calls_to("/api/never")) == 2
+    assert rig.emulator.refreshes == 1
+
+
+def test_a_403_is_never_retried(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("GET", "/api/forbidden", {"detail": "no"}, status=403)
+
+    assert fetch("GET", rig.url("/api/forbidden")).status_code == 403
+    assert len(rig.calls_to("/api/forbidden")) == 1
+    assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 0)
+
+
+def test_a_401_resends_with_a_token_someone_else_already_renewed(rig: Rig) -> None:
+    store = MemoryTokenStore()
+    first, second = rig.auth(store=store), rig.auth(store=store)
+    fetch_first, fetch_second = rig.open(first), rig.open(second)
+    fetch_first("GET", rig.url())
+    fetch_second("GET", rig.url())  # takes the shared token: no second login
+    rig.emulator.expire_tokens()
+    fetch_first("GET", rig.url())  # 401, refresh: the store now holds a newer token
+
+    answer = fetch_second("GET", rig.url())  # still holds the old one: 401
+
+    assert answer.status_code == 200
+    assert (rig.emulator.logins, rig.emulator.refreshes, rig.emulator.denials) == (1, 1, 2)
+    assert rig.emulator.calls[-1].headers["Authorization"] == jwt_header(first)
+
+
+# -- R5 replayable bodies only --------------------------------------------------------
+
+
+def test_a_json_body_is_sent_again_whole(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+
+    answer = fetch("POST", rig.url(ORDERS), json={"symbol": "RELIANCE", "qty": 3})
+
+    assert answer.status_code == 200
+    bodies = [call.json() for call in rig.calls_to(ORDERS)]
+    assert bodies == [{"symbol": "RELIANCE", "qty": 3}] * 2
+
+
+def test_a_form_body_is_sent_again_whole(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+
+    assert fetch("POST", rig.url(ORDERS), data={"symbol": "RELIANCE"}).status_code == 200
+    assert [call.body for call in rig.calls_to(ORDERS)] == [b"symbol=RELIANCE"] * 2
+
+
+def one_shot_stream(rig: Rig, chunks: list[bytes]) -> dict[str, Any]:
+    """A body that can be read only once, in the form this client takes."""
+    if rig.is_async:
+
+        async def agen() -> AsyncIterator[bytes]:
+            for chunk in chunks:
+                yield chunk
+
+        return {"content": agen()}
+
+    def gen() -> Iterator[bytes]:
+        yield from chunks
+
+    return {"data": gen()} if rig.client == "requests" else {"content": gen()}
+
+
+def test_a_one_shot_stream_is_not_sent_again(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+
+    answer = fetch("POST", rig.url(ORDERS), **one_shot_stream(rig, [b"part one,", b"part two"]))
+
+    assert answer.status_code == 401
+    assert [call.body for call in rig.calls_to(ORDERS)] == [b"part one,part two"]
+    assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 0)
+
+
+@pytest.mark.parametrize("client_name", ["requests", "httpx"])
+def test_a_seekable_file_is_rewound_and_sent_again_whole(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+    body = io.BytesIO(b"symbol=RELIANCE&qty=3")
+    field = "data" if rig.client == "requests" else "content"
+
+    assert fetch("POST", rig.url(ORDERS), **{field: body}).status_code == 200
+    assert [call.body for call in rig.calls_to(ORDERS)] == [b"symbol=RELIANCE&qty=3"] * 2
+
+
+@pytest.mark.parametrize("client_name", ["requests"])
+def test_a_file_is_rewound_to_where_it_started_not_to_zero(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+    body = io.BytesIO(b"HEADER|payload")
+    body.seek(7)
+
+    assert fetch("POST", rig.url(ORDERS), data=body).status_code == 200
+    assert [call.body for call in rig.calls_to(ORDERS)] == [b"payload"] * 2
+
+
+class ForwardOnlyFile(io.RawIOBase):
+    """A file that reads forward only, as a pipe or a socket does."""
+
+    def __init__(self, data: bytes) -> None:
+        self._source = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._source.readinto(buffer)
+
+
+@pytest.mark.parametrize("client_name", ["requests", "httpx"])
+def test_an_unseekable_file_is_not_sent_again(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("POST", ORDERS, {"placed": True})
+    fetch("GET", rig.url())
+    rig.emulator.revoke_tokens()
+    field = "data" if rig.client == "requests" else "content"
+
+    with ForwardOnlyFile(b"streamed once") as body:
+        answer = fetch("POST", rig.url(ORDERS), **{field: body})
+
+    assert answer.status_code == 401
+    assert [call.body for call in rig.calls_to(ORDERS)] == [b"streamed once"]
+
+
+# -- R7 expiry --------------------------------------------------------------------------
+
+
+def test_the_token_lives_as_long_as_its_jwt_says(
+    rig: Rig, auth: FincruxJWTAuth, fetch: Fetch
+) -> None:
+    rig.emulator.token_ttl = 120
+
+    fetch("GET", rig.url())
+
+    token = auth.token
+    assert token is not None
+    assert 115 < token.expires_in <= 120
+    assert token.expires_at - token.obtained_at == timedelta(seconds=120)
+
+
+# -- R8 bad answers end in the right error -------------------------------------------
+
+BAD_LOGIN_ANSWERS = [
+    pytest.param(
+        200, "<html><body>502 Bad Gateway</body></html>", ProviderResponseError, id="html"
+    ),
+    pytest.param(200, '{"success": "true", "access": "eyJhbGciOi', ProviderResponseError, id="cut"),
+    pytest.param(200, {"success": "false", "message": "nope"}, LoginError, id="success-false"),
+    pytest.param(200, {"email": "someone@example.com"}, LoginError, id="no-success"),
+    pytest.param(200, {"success": "true", "refresh": "x"}, ProviderResponseError, id="no-access"),
+    pytest.param(200, {"success": "true", "access": None}, ProviderResponseError, id="null-access"),
+    pytest.param(200, {"success": "true", "access": 12345}, ProviderResponseError, id="int-access"),
+    pytest.param(
+        200, {"success": "true", "access": "not.a.jwt"}, ProviderResponseError, id="no-jwt"
+    ),
+    pytest.param(200, "[1, 2, 3]", ProviderResponseError, id="json-list"),
+    pytest.param(200, "", ProviderResponseError, id="empty"),
+    pytest.param(400, {"success": "false", "message": "bad input"}, LoginError, id="400"),
+    pytest.param(403, {"detail": "blocked"}, LoginError, id="403"),
+    pytest.param(500, "Internal Server Error", ProviderResponseError, id="500"),
+    pytest.param(404, "<h1>Not Found</h1>", ProviderResponseError, id="404"),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), BAD_LOGIN_ANSWERS)
+def test_an_unusable_login_answer_raises_the_right_error(
+    rig: Rig, fetch: Fetch, status: int, body: object, expected: type[FinauthError]
+) -> None:
+    rig.emulator.fail_next_login(status, body)
+
+    with pytest.raises(FinauthError) as caught:
+        fetch("GET", rig.url())
+
+    error = caught.value
+    assert type(error) is expected
+    assert error.provider == "Fincrux"
+    assert error.endpoint == f"POST {rig.base_url}{LOGIN_PATH}"
+    assert "Fincrux" in str(error)
+    assert LOGIN_PATH in str(error)
+    assert rig.emulator.password not in str(error) + repr(error)
+    assert rig.emulator.logins == 1  # none of these is retried
+    assert rig.calls_to(SEARCH_PATH) == []
+
+
+def test_a_failed_login_costs_nothing_later(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.fail_next_login(503)
+    rig.emulator.fail_next_login(500, "<html>oops</html>")
+    with pytest.raises(ProviderResponseError):
+        fetch("GET", rig.url())
+
+    assert fetch("GET", rig.url()).status_code == 200
+
+
+# -- R9 retries of auth calls only ----------------------------------------------------
+
+
+def test_a_rate_limited_login_is_retried_then_succeeds(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.rate_limit(2, retry_after=0)
+
+    assert fetch("GET", rig.url()).status_code == 200
+    assert rig.emulator.logins == 3
+
+
+def test_a_rate_limit_that_persists_raises_rate_limited_error(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.rate_limit(10, retry_after="0")
+
+    with pytest.raises(RateLimitedError) as caught:
+        fetch("GET", rig.url())
+
+    assert caught.value.retry_after == 0.0
+    assert caught.value.provider == "Fincrux"
+    assert rig.emulator.logins == 3
+
+
+def test_the_users_own_503_is_not_retried(rig: Rig, fetch: Fetch) -> None:
+    rig.emulator.route("GET", "/api/busy", {"detail": "busy"}, status=503)
+
+    assert fetch("GET", rig.url("/api/busy")).status_code == 503
+    assert len(rig.calls_to("/api/busy")) == 1
+
+
+# -- R10 secrets stay secret ----------------------------------------------------------
+
+
+def test_no_secret_in_logs_or_reprs_through_a_whole_lifecycle(
+    rig: Rig, auth: FincruxJWTAuth, fetch: Fetch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rig.emulator.token_ttl = 30
+    fetch = rig.open(rig.auth(refresh_margin=60))
+    fetch("GET", rig.url())
+    fetch("GET", rig.url())  # refreshed
+    rig.emulator.revoke_tokens()
+    fetch("GET", rig.url())  # 401, failed refresh, login, re-send
+
+    secrets = {rig.emulator.password}
+    for call in rig.emulator.calls:
+        secrets.add(call.headers.get("Authorization", "").removeprefix("JWT "))
+        if call.path == REFRESH_PATH:
+            secrets.add(call.json()["refresh"])
+    secrets.discard("")
+    assert len(secrets) >= 5  # the password, three access tokens, two refresh tokens
+    seen = [record.getMessage() for record in caplog.records if record.name == "finauth"]
+    seen += [repr(auth), repr(auth.token), str(auth.token)]
+    assert any("logged in" in line for line in seen)
+    for secret in secrets:
+        assert not [line for line in seen if secret in line]
+
+
+# -- R11 plain http only to loopback -------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["loopback"])
+def test_plain_http_to_localhost_is_allowed(rig: Rig) -> None:
+    base_url = rig.base_url.replace("127.0.0.1", "localhost")
+    fetch = rig.open(rig.auth(base_url=base_url))
+
+    assert fetch("GET", base_url + SEARCH_PATH).status_code == 200
+    assert rig.emulator.logins == 1
+
+
+# -- R13 auth traffic goes through the user's client or session -----------------------
+
+
+@pytest.mark.parametrize("client_name", ["httpx", "httpx-asyncio"])
+@pytest.mark.parametrize("transport", ["in-process"])
+def test_httpx_logins_go_through_the_users_client(rig: Rig) -> None:
+    seen: list[httpx.Request] = []
+    base = rig.emulator.httpx_transport()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return base.handle_request(request)
+
+    auth = rig.auth()
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(handler), timeout=7.5) as client:
+        assert client.get(rig.url()).status_code == 200
+
+    login = seen[0]
+    assert login.url.path == LOGIN_PATH
+    assert login.extensions["timeout"] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+    assert auth._session is None  # no requests.Session was ever made
+
+
+@pytest.mark.parametrize("client_name", ["requests"])
+def test_requests_logins_go_through_the_given_session(rig: Rig) -> None:
+    seen: list[str] = []
+    with requests.Session() as session:
+        session.hooks["response"].append(lambda response, **_: seen.append(response.url))
+        if rig.transport == "in-process":
+            session.mount("https://", rig.emulator.requests_adapter())
+        auth = rig.auth(session=session)
+        session.auth = auth  # the session's own auth is this very object: no recursion
+
+        assert session.get(rig.url()).status_code == 200
+
+    assert seen == [rig.url(LOGIN_PATH), rig.url()]
+    assert rig.emulator.logins == 1
+
+
+# -- the rest of the public API -------------------------------------------------------
+
+
+@pytest.mark.parametrize("client_name", ["requests"])
+def test_login_invalidate_token_and_close(rig: Rig) -> None:
+    session = requests.Session()
+    if rig.transport == "in-process":
+        session.mount("https://", rig.emulator.requests_adapter())
+    with rig.auth(session=session) as auth:
+        fetch = rig.open(auth)
+        token = auth.login()
+        assert auth.token == token
+        assert rig.emulator.logins == 1
+        assert fetch("GET", rig.url()).status_code == 200
+        assert rig.emulator.logins == 1
+
+        auth.invalidate()
+        assert auth.token is None
+        assert fetch("GET", rig.url()).status_code == 200
+        assert (rig.emulator.logins, rig.emulator.refreshes) == (2, 0)
+    assert session.adapters  # the caller's session is the caller's to close
+    session.close()
+
+
+def test_close_closes_only_a_private_session() -> None:
+    auth = FincruxJWTAuth("me@example.com", "pw")
+    private = auth.session
+    auth.close()
+    assert auth._session is None
+    assert auth.session is not private
+
+
+# -- FincruxAPIKeyAuth ----------------------------------------------------------------
+
+
+def test_the_api_key_goes_in_the_query_and_replaces_authorization(rig: Rig) -> None:
+    fetch = rig.open(FincruxAPIKeyAuth(rig.emulator.api_key, base_url=rig.base_url))
+
+    answer = fetch(
+        "GET",
+        rig.url(SEARCH_PATH + "?exchange=NSE&api_key=stale&q=a%20b"),
+        headers={"Authorization": "JWT left-over"},
+    )
+
+    assert answer.status_code == 200
+    (call,) = rig.emulator.calls
+    assert call.query == f"exchange=NSE&q=a%20b&api_key={rig.emulator.api_key}"
+    assert "Authorization" not in call.headers
+    assert rig.emulator.logins == 0
+
+
+def test_the_api_key_is_not_sent_to_other_origins(rig: Rig) -> None:
+    fetch = rig.open(FincruxAPIKeyAuth(rig.emulator.api_key, base_url=rig.base_url))
+    for url in other_origins(rig):
+        assert fetch("GET", url).status_code == 401
+    assert not [call for call in rig.emulator.calls if "api_key" in call.params]

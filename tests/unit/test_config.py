@@ -1,0 +1,111 @@
+"""What users configure, checked at construction (R8)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from finauth import ConfigurationError
+from finauth._config import credential, from_environ, seconds
+
+# --- credential --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["s3cret", " padded ", "x"])
+def test_credential_returns_the_value_untouched(value: str) -> None:
+    assert credential("Acme", "password", value) == value
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n", None, 123, b"bytes", ["pw"]])
+def test_credential_rejects_empty_or_non_strings(value: object) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        credential("Acme", "tenant_secret", value)
+    assert caught.value.provider == "Acme"
+    message = str(caught.value)
+    assert message.startswith("Acme: ")
+    assert "tenant_secret" in message
+
+
+def test_credential_error_never_repeats_the_value() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        credential("Acme", "password", b"bytes-are-not-a-password")
+    assert "bytes-are-not-a-password" not in str(caught.value)
+
+
+# --- seconds -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "allow_zero", "expected"),
+    [(60, False, 60.0), (0.5, False, 0.5), (0, True, 0.0), (0.0, True, 0.0), (300, True, 300.0)],
+)
+def test_seconds_accepts_finite_non_negative_numbers(
+    value: float, allow_zero: bool, expected: float
+) -> None:
+    result = seconds("Acme", "timeout", value, allow_zero=allow_zero)
+    assert result == expected
+    assert type(result) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "allow_zero"),
+    [
+        (-1, True),
+        (-0.001, True),
+        (0, False),
+        (0.0, False),
+        (math.nan, True),
+        (math.inf, True),
+        (-math.inf, True),
+        (True, True),
+        (False, True),
+        ("30", True),
+        (None, True),
+    ],
+)
+def test_seconds_rejects_the_rest(value: object, allow_zero: bool) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        seconds("Acme", "refresh_margin", value, allow_zero=allow_zero)  # type: ignore[arg-type]
+    assert caught.value.provider == "Acme"
+    message = str(caught.value)
+    assert "Acme" in message
+    assert "refresh_margin" in message
+    assert ("zero or more" if allow_zero else "more than zero") in message
+
+
+# --- from_environ ------------------------------------------------------------------------
+
+
+def test_from_environ_returns_values_in_order() -> None:
+    environ = {"B_VAR": "b-value", "A_VAR": "a-value", "OTHER": "x"}
+    assert from_environ(environ, "Acme", "A_VAR", "B_VAR") == ["a-value", "b-value"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing", "present"),
+    [
+        ({}, ["ACME_EMAIL", "ACME_PASSWORD", "ACME_TOKEN"], []),
+        ({"ACME_EMAIL": "me@example.com"}, ["ACME_PASSWORD", "ACME_TOKEN"], ["ACME_EMAIL"]),
+        (
+            {"ACME_EMAIL": "me@example.com", "ACME_PASSWORD": "", "ACME_TOKEN": "tok-SECRET"},
+            ["ACME_PASSWORD"],
+            ["ACME_EMAIL", "ACME_TOKEN"],
+        ),
+    ],
+)
+def test_from_environ_names_every_missing_variable_and_no_value(
+    environ: dict[str, str], missing: list[str], present: list[str]
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        from_environ(environ, "Acme", "ACME_EMAIL", "ACME_PASSWORD", "ACME_TOKEN")
+    assert caught.value.provider == "Acme"
+    message = str(caught.value)
+    assert message.startswith("Acme: ")
+    for name in missing:
+        assert name in message
+    for name in present:
+        assert name not in message
+    for value in environ.values():
+        if value:
+            assert value not in message

@@ -1,0 +1,281 @@
+"""`parse_base_url` (R8, R11) and `origin_of` (R1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from finauth import ConfigurationError, FinauthError, InsecureTransportError
+from finauth._origin import BaseURL, Origin, is_loopback, origin_of, parse_base_url
+
+
+def parse(url: object, *, allow_insecure: bool = False) -> BaseURL:
+    return parse_base_url(url, provider="Acme", allow_insecure=allow_insecure)  # type: ignore[arg-type]
+
+
+# --- R8: what is no base_url at all ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="blank"),
+        pytest.param(None, id="none"),
+        pytest.param(b"https://api.example.com", id="bytes"),
+        pytest.param(42, id="int"),
+        pytest.param("api.example.com", id="no-scheme"),
+        pytest.param("https://", id="no-host"),
+        pytest.param("https:///v1", id="no-host-with-path"),
+        pytest.param("ftp://api.example.com", id="ftp"),
+        pytest.param("ws://api.example.com", id="websocket"),
+        pytest.param("file:///etc/passwd", id="file"),
+        pytest.param("https://api.example.com/?x=1", id="query"),
+        pytest.param("https://api.example.com/#top", id="fragment"),
+        pytest.param("https://api.example.com:abc", id="port-not-a-number"),
+        pytest.param("https://api.example.com:99999", id="port-out-of-range"),
+        pytest.param("https://api.example.com:-1", id="port-negative"),
+        pytest.param("https://[::1", id="unclosed-bracket"),
+    ],
+)
+def test_unusable_base_url_is_a_configuration_error(url: object) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        parse(url, allow_insecure=True)
+    assert type(caught.value) is ConfigurationError
+    assert caught.value.provider == "Acme"
+    assert str(caught.value).startswith("Acme: ")
+    assert "base_url" in str(caught.value)
+
+
+def test_empty_query_mark_is_tolerated() -> None:
+    """`https://host?` has an empty query: nothing to reject, nothing to keep."""
+    assert parse("https://api.example.com?").url == "https://api.example.com"
+
+
+def test_port_zero_is_rejected() -> None:
+    """No service listens on port 0; and `origin_of` treats :0 as the default port, so a
+    base_url with :0 would log in at :0 yet scope credentials to :443 (R1)."""
+    with pytest.raises(ConfigurationError):
+        parse("https://api.example.com:0")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:hunter2-PASSWORD@api.example.com",
+        "https://:hunter2-PASSWORD@api.example.com/v1",
+        "http://alice:hunter2-PASSWORD@localhost:8000",
+        "https://hunter2-PASSWORD@api.example.com",
+        "https://alice:hunter2-PASSWORD@api.example.com:notaport",
+        "ftp://alice:hunter2-PASSWORD@api.example.com",
+    ],
+)
+def test_userinfo_is_rejected_without_repeating_it(url: str) -> None:
+    """R8 + R10: a URL with a password in it is itself a secret."""
+    with pytest.raises(ConfigurationError) as caught:
+        parse(url)
+    assert "hunter2-PASSWORD" not in str(caught.value)
+    assert "alice" not in str(caught.value)
+    assert "user name or password" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.example.com/?api_key=SECRET-KEY-123",
+        "https://api.example.com/v1#api_key=SECRET-KEY-123",
+        "ftp://api.example.com/?api_key=SECRET-KEY-123",
+        "https://api.example.com:99999/?api_key=SECRET-KEY-123",
+        "http://api.example.com/?api_key=SECRET-KEY-123",
+    ],
+)
+def test_errors_do_not_repeat_a_query(url: str) -> None:
+    """R10: Fincrux API keys travel in the query; a base_url pasted with one must not leak."""
+    with pytest.raises(ConfigurationError) as caught:
+        parse(url)
+    assert "SECRET-KEY-123" not in str(caught.value)
+
+
+# --- R11: https only, save loopback ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.example.com",
+        "http://API.EXAMPLE.COM:8080/v1",
+        "http://10.0.0.1",
+        "http://192.168.1.10:8000",
+        "http://[2001:db8::1]",
+        "http://0.0.0.0:8000",
+        "http://localhost.example.com",
+        "http://128.0.0.1",
+    ],
+)
+def test_plain_http_to_other_hosts_is_insecure(url: str) -> None:
+    with pytest.raises(InsecureTransportError) as caught:
+        parse(url)
+    assert isinstance(caught.value, ConfigurationError)
+    assert isinstance(caught.value, FinauthError)
+    assert caught.value.provider == "Acme"
+    message = str(caught.value)
+    assert message.startswith("Acme: ")
+    assert "https" in message
+    assert "allow_insecure" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "normalised"),
+    [
+        ("http://localhost", "http://localhost"),
+        ("http://LOCALHOST:8000/", "http://localhost:8000"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("http://127.5.6.7", "http://127.5.6.7"),
+        ("http://127.255.255.254:1/x", "http://127.255.255.254:1/x"),
+        ("http://[::1]", "http://[::1]"),
+        ("http://[::1]:8080/p/", "http://[::1]:8080/p"),
+    ],
+)
+def test_plain_http_to_loopback_is_allowed(url: str, normalised: str) -> None:
+    assert parse(url).url == normalised
+
+
+@pytest.mark.parametrize("url", ["http://api.example.com", "http://10.0.0.1:8000/v1"])
+def test_allow_insecure_permits_plain_http(url: str) -> None:
+    base = parse(url, allow_insecure=True)
+    assert base.url == url
+    assert base.origin.scheme == "http"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("127.5.6.7", True),
+        ("::1", True),
+        ("0:0:0:0:0:0:0:1", True),
+        ("128.0.0.1", False),
+        ("10.0.0.1", False),
+        ("example.com", False),
+        ("localhost.example.com", False),
+        ("", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+# --- normalisation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "normalised", "origin"),
+    [
+        ("https://api.example.com", "https://api.example.com", ("https", "api.example.com", 443)),
+        ("https://api.example.com/", "https://api.example.com", ("https", "api.example.com", 443)),
+        (
+            "https://api.example.com:443",
+            "https://api.example.com",
+            ("https", "api.example.com", 443),
+        ),
+        (
+            "HTTPS://API.Example.COM:443/V1/",
+            "https://api.example.com/V1",
+            ("https", "api.example.com", 443),
+        ),
+        (
+            "https://api.example.com:8443/gw/fincrux/",
+            "https://api.example.com:8443/gw/fincrux",
+            ("https", "api.example.com", 8443),
+        ),
+        (
+            "  https://api.example.com/v1  ",
+            "https://api.example.com/v1",
+            ("https", "api.example.com", 443),
+        ),
+        ("http://localhost:80/", "http://localhost", ("http", "localhost", 80)),
+        ("http://localhost:443", "http://localhost:443", ("http", "localhost", 443)),
+        (
+            "https://api.example.com:80",
+            "https://api.example.com:80",
+            ("https", "api.example.com", 80),
+        ),
+        (
+            "https://[2001:DB8::1]:8443",
+            "https://[2001:db8::1]:8443",
+            ("https", "2001:db8::1", 8443),
+        ),
+    ],
+)
+def test_normalisation(url: str, normalised: str, origin: tuple[str, str, int]) -> None:
+    base = parse(url)
+    assert base.url == normalised
+    assert base.origin == Origin(*origin)
+
+
+def test_join_prefixes_endpoints_with_the_path() -> None:
+    assert parse("https://gw.example.com/fincrux/").join("/api/auth/login") == (
+        "https://gw.example.com/fincrux/api/auth/login"
+    )
+    assert parse("https://api.example.com").join("/api/auth/login") == (
+        "https://api.example.com/api/auth/login"
+    )
+
+
+def test_a_path_does_not_narrow_the_origin() -> None:
+    """R1: the path prefixes the auth endpoints, the origin is still the whole host."""
+    assert parse("https://api.example.com/v1/").origin == origin_of("https://api.example.com/v2/x")
+
+
+# --- origin_of ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://api.example.com/x?y=1#z", ("https", "api.example.com", 443)),
+        ("https://api.example.com:443/", ("https", "api.example.com", 443)),
+        ("HTTPS://API.EXAMPLE.COM", ("https", "api.example.com", 443)),
+        ("http://api.example.com", ("http", "api.example.com", 80)),
+        ("http://api.example.com:80", ("http", "api.example.com", 80)),
+        ("https://api.example.com:8443", ("https", "api.example.com", 8443)),
+        ("https://user:pw@api.example.com", ("https", "api.example.com", 443)),
+        ("http://[::1]:8000/", ("http", "::1", 8000)),
+    ],
+)
+def test_origin_of(url: str, origin: tuple[str, str, int]) -> None:
+    assert origin_of(url) == Origin(*origin)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("https://api.example.com/a", "https://API.example.com:443/b", True),
+        ("https://api.example.com", "http://api.example.com", False),
+        ("https://api.example.com", "https://api.example.com:8443", False),
+        ("https://api.example.com", "https://evil.example.com", False),
+        ("https://api.example.com", "https://api.example.com.evil.test", False),
+        ("http://localhost:80", "http://localhost", True),
+        ("http://localhost:443", "https://localhost", False),
+    ],
+)
+def test_origins_compare_by_scheme_host_and_effective_port(a: str, b: str, same: bool) -> None:
+    assert (origin_of(a) == origin_of(b)) is same
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://api.example.com/file",
+        "mailto:someone@example.com",
+        "file:///etc/hosts",
+        "/relative/path",
+        "api.example.com/path",
+        "",
+        "https://",
+        "https://api.example.com:bad",
+        "https://[::1",
+    ],
+)
+def test_origin_of_anything_else_is_none(url: str) -> None:
+    assert origin_of(url) is None
