@@ -151,8 +151,13 @@ def sandbox(out: TextIO, *, port: int = 0, cases: Sequence[Case] = CASES) -> Ite
         for offset, case in enumerate(cases):
             emulator = case.emulator()
             emulator.token_ttl = 3600.0
-            server = EmulatorServer(emulator, port=port + offset if port else 0)
-            stack.enter_context(server)
+            wanted = port + offset if port else 0
+            try:
+                server = stack.enter_context(EmulatorServer(emulator, port=wanted))
+            except OSError as error:
+                raise OSError(
+                    error.errno, f"cannot listen on 127.0.0.1:{wanted}: {error.strerror}"
+                ) from None
             variables = emulator.environment(server.base_url)
             out.write(f"{case.provider}: {server.base_url}\n")
             out.write(f"  protected: GET {server.base_url}{case.path}\n")

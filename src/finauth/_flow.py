@@ -105,7 +105,8 @@ class TokenFlow:
             return
         token = self._usable()
         if token is None:
-            token = yield from self._renewed(self._cached_token())
+            stale = self._reload()  # the shared store may hold a newer token
+            token = self._usable() or (yield from self._renewed(stale))
         self.provider.apply(request, token)
         if (yield Send(request)) != 401 or not request.replayable:
             return
@@ -128,12 +129,13 @@ class TokenFlow:
             return cached.token
         return None
 
-    def _cached_token(self) -> Token | None:
-        cached = self._cached
-        return cached.token if cached is not None else None
-
     def _renewed(self, stale: Token | None) -> Steps[Token]:
-        """A token to use instead of `stale` (None: there was none), renewing at most once."""
+        """A token to use instead of `stale`, the one found wanting (None: there was none).
+
+        If the store holds another by the time the lock is ours, someone renewed
+        while we waited: that token is used even inside the margin, so that a
+        crowd of waiters makes one renewal, not one each.
+        """
         return self._locked(lambda: self._reuse_or_renew(stale))
 
     def _locked(self, work: Callable[[], Steps[T]]) -> Steps[T]:
@@ -151,12 +153,12 @@ class TokenFlow:
                 release()
 
     def _reuse_or_renew(self, stale: Token | None) -> Steps[Token]:
-        # Double-checked: whoever held the lock before us may have renewed already.
-        current = self._reload()
-        renewed_meanwhile = stale is None or (
-            current is not None and current.access_token != stale.access_token
-        )
-        if current is not None and not current.is_expired() and renewed_meanwhile:
+        current = self._reload()  # double-checked, now that the lock is ours
+        if (
+            current is not None
+            and not current.is_expired()
+            and (stale is None or current.access_token != stale.access_token)
+        ):
             return current
         return (yield from self._renew(current or stale))
 
@@ -232,7 +234,7 @@ class TokenFlow:
 
 def _duration(seconds: float) -> str:
     """59m, 2h 0m, 45s: how long, for people."""
-    seconds = max(0, round(seconds))
+    seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60

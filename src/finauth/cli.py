@@ -6,7 +6,7 @@ import argparse
 import sys
 import threading
 from collections.abc import Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 
 from . import _demo
 
@@ -35,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "demo":
         return 0 if _demo.demo(sys.stdout) else 1
-    with _demo.sandbox(sys.stdout, port=arguments.port), suppress(KeyboardInterrupt):
-        threading.Event().wait()
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(_demo.sandbox(sys.stdout, port=arguments.port))
+        except OSError as error:
+            print(f"finauth sandbox: {error.strerror}", file=sys.stderr)
+            return 1
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
     return 0

@@ -9,9 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import requests
 
+import finauth._token
 from conftest import CLIENTS, Rig
 from finauth import (
     FinauthError,
@@ -21,6 +23,7 @@ from finauth import (
     MemoryTokenStore,
     ProviderResponseError,
     RateLimitedError,
+    Token,
 )
 from finauth.providers.fincrux import LOGIN_PATH, REFRESH_PATH
 from finauth.testing import EmulatorServer, FincruxEmulator
@@ -557,3 +560,39 @@ def test_the_api_key_is_not_sent_to_other_origins(rig: Rig) -> None:
     for url in other_origins(rig):
         assert fetch("GET", url).status_code == 401
     assert not [call for call in rig.emulator.calls if "api_key" in call.params]
+
+
+# -- the common path ------------------------------------------------------------------
+
+
+class CountingStore(MemoryTokenStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, key: str) -> Token | None:
+        self.reads += 1
+        return super().get(key)
+
+
+def test_a_cached_token_costs_no_store_read_and_no_jwt_decode(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = CountingStore()
+    fetch = rig.open(rig.auth(store=store))
+    fetch("GET", rig.url())
+    reads = store.reads
+    decodes: list[str] = []
+
+    class WatchedDecoder(jwt.PyJWS):
+        def decode_complete(self, jwt: str | bytes, *args: Any, **kwargs: Any) -> Any:
+            decodes.append("decoded")
+            return super().decode_complete(jwt, *args, **kwargs)
+
+    monkeypatch.setattr(finauth._token, "_JWS", WatchedDecoder())
+
+    for _ in range(5):
+        assert fetch("GET", rig.url()).status_code == 200
+
+    assert store.reads == reads
+    assert decodes == []

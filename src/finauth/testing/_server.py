@@ -94,16 +94,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "finauth-emulator"
-    sys_version = ""
     server: _HTTPServer
 
     def _serve(self) -> None:
-        path, _, query = self.path.partition("?")
-        call = Call(self.command, path, query, httpx.Headers(self.headers.items()), self._body())
         try:
-            reply = self.server.emulator.handle(call)
-        except Exception as error:  # an emulator bug: answer it rather than hang the client
-            reply = Reply.json({"message": f"emulator error: {error!r}"}, 500)
+            body = self._body()
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            self.close_connection = True
+            reply = Reply.json({"message": "malformed request body framing"}, 400)
+        else:
+            reply = self._answer(body)
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -111,6 +111,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(reply.body)
+
+    def _answer(self, body: bytes) -> Reply:
+        path, _, query = self.path.partition("?")
+        call = Call(self.command, path, query, httpx.Headers(self.headers.items()), body)
+        try:
+            return self.server.emulator.handle(call)
+        except Exception as error:  # an emulator bug: answer it rather than hang the client
+            return Reply.json({"message": f"emulator error: {error!r}"}, 500)
+
+    def version_string(self) -> str:
+        return self.server_version
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

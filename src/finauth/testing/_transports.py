@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from email.message import Message
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import httpx
@@ -91,10 +92,16 @@ def _urllib3_response(reply: Reply) -> HTTPResponse:
     for name, value in reply.headers:
         headers.add(name, value)
     headers["Content-Length"] = str(len(reply.body))
+    try:
+        reason: str | None = HTTPStatus(reply.status).phrase
+    except ValueError:
+        reason = None
     return HTTPResponse(
         body=io.BytesIO(reply.body),
         headers=headers,
         status=reply.status,
+        reason=reason,
+        version=11,
         preload_content=False,
         original_response=_Original(reply.headers),  # type: ignore[arg-type]
     )

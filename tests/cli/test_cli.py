@@ -1,0 +1,411 @@
+"""The `finauth` command: `demo`, `sandbox`, help and usage errors."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from finauth import FincruxAPIKeyAuth, FincruxJWTAuth, LoginError, _demo, cli
+from finauth._auth import LoginAuth
+from finauth.testing import FincruxEmulator
+from finauth.testing.fincrux import SEARCH_PATH
+
+FINAUTH = [sys.executable, "-m", "finauth"]
+CLIENTS = ("requests", "httpx", "httpx-async")
+HEADER = re.compile(r"^provider\s+client\s+logins\s+refreshes\s+re-sends\s+result\s*$", re.M)
+TIMEOUT = 60.0
+STARTUP = 15.0
+"""Seconds the sandbox may take to print its URLs (an interpreter start and a few imports)."""
+
+
+def environment() -> dict[str, str]:
+    """This environment, with loopback kept away from any proxy."""
+    env = dict(os.environ)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_finauth(*arguments: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FINAUTH, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment(),
+        check=False,
+    )
+
+
+def row(output: str, provider: str, client: str) -> re.Match[str]:
+    pattern = rf"^{provider}\s+{re.escape(client)}\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$"
+    match = re.search(pattern, output, re.M)
+    assert match is not None, f"no {provider} x {client} row in:\n{output}"
+    return match
+
+
+def assert_all_pass(output: str) -> None:
+    assert HEADER.search(output), output
+    for client in CLIENTS:
+        logins, refreshes, resends, result = row(output, "Fincrux", client).groups()
+        assert result.strip() == "pass"
+        # the scenario: one login, a refresh before expiry, a revocation answered 401,
+        # a refused refresh, and a new login
+        assert (logins, refreshes, resends) == ("2", "2", "1")
+    assert "3 of 3 cells passed." in output
+
+
+# -- demo ------------------------------------------------------------------------------------
+def test_demo_command_passes_every_cell() -> None:
+    finished = run_finauth("demo")
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert_all_pass(finished.stdout)
+    assert "Traceback" not in finished.stderr
+    lines = finished.stdout.splitlines()
+    header_at = next(i for i, line in enumerate(lines) if HEADER.match(line))
+    header, *rows = lines[header_at : header_at + 4]
+    # a table: every row's columns start where the header's do
+    for column in ("client", "logins", "refreshes", "re-sends", "result"):
+        start = header.index(column)
+        for line in rows:
+            assert line[start - 2 : start] == "  ", (column, line)
+            assert line[start] != " ", (column, line)
+
+
+def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo"]) == 0
+
+    output = capsys.readouterr().out
+    assert_all_pass(output)
+
+
+def wrong_password_auth(**options: Any) -> LoginAuth:
+    """What the demo builds, with a password the emulator refuses."""
+    options["password"] = "not-the-password"
+    return FincruxJWTAuth(**options)
+
+
+BROKEN = _demo.Case(
+    "Broken", lambda: FincruxEmulator(token_ttl=_demo.TOKEN_TTL), wrong_password_auth, SEARCH_PATH
+)
+NO_REFRESH = _demo.Case(
+    "NoRefresh",
+    # the auth refreshes at the default path, which this emulator does not serve
+    lambda: FincruxEmulator(token_ttl=_demo.TOKEN_TTL, refresh_path="/api/elsewhere/"),
+    FincruxJWTAuth,
+    SEARCH_PATH,
+)
+
+
+def test_a_failing_cell_fails_the_demo() -> None:
+    out = io.StringIO()
+
+    assert _demo.demo(out, cases=[BROKEN]) is False
+
+    output = out.getvalue()
+    assert HEADER.search(output), output
+    for client in CLIENTS:
+        logins, _, _, result = row(output, "Broken", client).groups()
+        assert result.startswith("FAIL: ")
+        assert "LoginError" in result
+        assert "not-the-password" not in result  # R10, even in the demo's table
+        assert logins == "1"
+    assert "0 of 3 cells passed." in output
+
+
+def test_a_cell_failing_an_expectation_names_it() -> None:
+    out = io.StringIO()
+
+    assert _demo.demo(out, cases=[NO_REFRESH]) is False
+
+    output = out.getvalue()
+    for client in CLIENTS:
+        _, refreshes, _, result = row(output, "NoRefresh", client).groups()
+        assert result.startswith("FAIL: ")
+        assert "renewed before expiry" in result
+        assert refreshes == "0"
+
+
+def test_one_failing_provider_fails_the_whole_demo() -> None:
+    out = io.StringIO()
+
+    assert _demo.demo(out, cases=[_demo.CASES[0], BROKEN]) is False
+
+    output = out.getvalue()
+    for client in CLIENTS:
+        assert row(output, "Fincrux", client).group(4).strip() == "pass"
+        assert row(output, "Broken", client).group(4).startswith("FAIL: ")
+    assert "3 of 6 cells passed." in output
+
+
+def test_run_cell_reports_rather_than_raises() -> None:
+    failed = _demo.run_cell(BROKEN, "requests")
+    passed = _demo.run_cell(_demo.CASES[0], "httpx")
+
+    assert failed.passed is False
+    assert any("LoginError" in problem for problem in failed.problems)
+    assert passed.passed is True
+    assert passed.problems == ()
+
+
+def test_cli_exits_1_when_a_cell_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_demo = _demo.demo
+    monkeypatch.setattr(_demo, "demo", lambda out: real_demo(out, cases=[BROKEN]))
+
+    assert cli.main(["demo"]) == 1
+
+    output = capsys.readouterr().out
+    assert row(output, "Broken", "httpx").group(4).startswith("FAIL: ")
+
+
+def test_the_broken_case_really_is_a_login_error() -> None:
+    """The failing cell above fails for the reason we think: the password is refused."""
+    emulator = FincruxEmulator()
+    auth = BROKEN.auth_for(emulator, "http://127.0.0.1:9")
+    with auth, requests.Session() as session:
+        session.mount("http://", emulator.requests_adapter())
+        auth.session.mount("http://", emulator.requests_adapter())
+        with pytest.raises(LoginError):
+            session.get("http://127.0.0.1:9" + SEARCH_PATH, auth=auth, timeout=5)
+    assert emulator.logins == 1
+
+
+# -- sandbox ---------------------------------------------------------------------------------
+class Sandbox:
+    """A `finauth sandbox` process whose stdout is read line by line, without blocking."""
+
+    def __init__(self, *arguments: str, stderr: Path) -> None:
+        self._stderr = stderr.open("w")
+        self.process = subprocess.Popen(
+            [*FINAUTH, "sandbox", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=environment(),
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="sandbox stdout", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def read_block(self, seconds: float = STARTUP) -> list[str]:
+        """Lines up to the blank line that ends the first provider's exports.
+
+        Fails after `seconds`, or if the process ends first.
+        """
+        deadline = time.monotonic() + seconds
+        seen: list[str] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no complete block within {seconds} s: {seen}"
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            assert line is not None, f"the sandbox exited early: {seen}"
+            seen.append(line)
+            if not line.strip() and seen[-2:-1] and "export " in seen[-2]:
+                return seen
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._reader.join(5)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        self._stderr.close()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[list[Sandbox]]:
+    started: list[Sandbox] = []
+    yield started
+    for sandbox in started:
+        sandbox.close()
+
+
+def start_sandbox(started: list[Sandbox], tmp_path: Path, *arguments: str) -> Sandbox:
+    sandbox = Sandbox(*arguments, stderr=tmp_path / f"stderr-{len(started)}.txt")
+    started.append(sandbox)
+    return sandbox
+
+
+def exports(lines: list[str]) -> dict[str, str]:
+    found = {}
+    for line in lines:
+        match = re.fullmatch(r"\s*export (\w+)=(\S+)\s*", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_sandbox_serves_until_interrupted(
+    sandbox_factory: list[Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    sandbox = start_sandbox(sandbox_factory, tmp_path)
+    lines = sandbox.read_block()
+    text = "".join(lines)
+
+    match = re.search(r"^Fincrux: (http://127\.0\.0\.1:\d+)$", text, re.M)
+    assert match is not None, text
+    base_url = match.group(1)
+    variables = exports(lines)
+    assert variables["FINCRUX_BASE_URL"] == base_url
+    assert {"FINCRUX_EMAIL", "FINCRUX_PASSWORD", "FINCRUX_API_KEY"} <= set(variables)
+    assert f"GET {base_url}{SEARCH_PATH}" in text
+
+    # the printed credentials work against the printed URL
+    with (
+        FincruxJWTAuth(
+            variables["FINCRUX_EMAIL"], variables["FINCRUX_PASSWORD"], base_url=base_url
+        ) as auth,
+        requests.Session() as session,
+    ):
+        session.trust_env = False
+        auth.session.trust_env = False
+        with session.get(base_url + SEARCH_PATH, auth=auth, timeout=5) as response:
+            assert response.status_code == 200
+            assert response.json()["query"] == "RELIANCE"
+        assert auth.token is not None
+        # sandbox tokens live an hour, not the demo's two seconds
+        assert auth.token.expires_in > 3000
+        with session.get(base_url + SEARCH_PATH, timeout=5) as anonymous:
+            assert anonymous.status_code == 401
+    with (
+        FincruxJWTAuth.from_env(variables) as from_env,
+        requests.get(base_url + SEARCH_PATH, auth=from_env, timeout=5) as again,
+    ):
+        assert again.status_code == 200
+    key_auth = FincruxAPIKeyAuth(variables["FINCRUX_API_KEY"], base_url=base_url)
+    with requests.get(base_url + SEARCH_PATH, auth=key_auth, timeout=5) as by_key:
+        assert by_key.status_code == 200
+
+    started = time.monotonic()
+    sandbox.process.send_signal(signal.SIGINT)
+    assert sandbox.process.wait(timeout=5) == 0
+    assert time.monotonic() - started < 5
+    with pytest.raises(requests.ConnectionError):
+        requests.get(base_url + SEARCH_PATH, timeout=5)
+    sandbox.close()
+    stderr = (tmp_path / "stderr-0.txt").read_text()
+    assert "Traceback" not in stderr, stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_sandbox_port_option(
+    sandbox_factory: list[Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    port = free_port()
+    sandbox = start_sandbox(sandbox_factory, tmp_path, "--port", str(port))
+
+    text = "".join(sandbox.read_block())
+
+    assert f"Fincrux: http://127.0.0.1:{port}\n" in text
+    with requests.get(f"http://127.0.0.1:{port}{SEARCH_PATH}", timeout=5) as response:
+        assert response.status_code == 401
+    sandbox.process.send_signal(signal.SIGINT)
+    assert sandbox.process.wait(timeout=5) == 0
+
+
+def test_sandbox_on_a_busy_port_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        finished = run_finauth("sandbox", "--port", str(port), timeout=STARTUP)
+
+    assert finished.returncode != 0
+    assert str(port) in finished.stderr, finished.stderr
+    assert "Traceback" not in finished.stderr, finished.stderr
+
+
+# -- help and usage --------------------------------------------------------------------------
+def test_help() -> None:
+    finished = run_finauth("--help")
+
+    assert finished.returncode == 0
+    assert finished.stdout.startswith("usage: finauth")
+    assert "demo" in finished.stdout
+    assert "sandbox" in finished.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "sandbox"])
+def test_command_help(command: str) -> None:
+    finished = run_finauth(command, "--help")
+
+    assert finished.returncode == 0
+    assert finished.stdout.startswith(f"usage: finauth {command}")
+    assert "127.0.0.1" in finished.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "finauth"
+    assert script.exists(), f"no finauth script beside {sys.executable}"
+
+    finished = subprocess.run(
+        [str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=environment(),
+        check=False,
+    )
+
+    assert finished.returncode == 0
+    assert finished.stdout.startswith("usage: finauth")
+
+
+def test_no_command_is_a_usage_error() -> None:
+    finished = run_finauth()
+
+    assert finished.returncode != 0
+    assert finished.stderr.startswith("usage: finauth")
+    assert "COMMAND" in finished.stderr
+    assert finished.stdout == ""
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    finished = run_finauth("frobnicate")
+
+    assert finished.returncode != 0
+    assert "usage: finauth" in finished.stderr
+    assert "frobnicate" in finished.stderr
+
+
+def test_no_command_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([])
+
+    assert exited.value.code != 0
+    assert capsys.readouterr().err.startswith("usage: finauth")
