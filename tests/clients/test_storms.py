@@ -6,12 +6,12 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 
+import anyio
 import httpx
 import pytest
 import requests
-import trio
 
-from conftest import Rig
+from conftest import CLIENTS, Rig
 from finauth import FincruxJWTAuth
 
 THREADS = 64
@@ -95,29 +95,9 @@ def test_threads_whose_token_was_revoked_renew_once(rig: Rig, storm_auth: Fincru
     assert rig.emulator.refreshes == 1  # tried once, refused, then the login
 
 
-@pytest.mark.parametrize("client_name", ["httpx-asyncio"])
+@pytest.mark.parametrize("client_name", ["httpx-asyncio", "httpx-trio"])
 @pytest.mark.parametrize("expiring", [False, True], ids=["no-token", "expiring"])
-def test_asyncio_tasks_make_one_login_or_refresh(rig: Rig, expiring: bool) -> None:
-    rig.emulator.token_ttl = 30
-    auth = rig.auth(refresh_margin=60 if expiring else 0)
-
-    async def storm() -> list[int]:
-        transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
-        limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(auth=auth, transport=transport, limits=limits) as client:
-            if expiring:
-                await client.get(rig.url())  # a token inside the margin: expiring
-                rig.emulator.token_ttl = 3600  # its renewal will not be
-            answers = await asyncio.gather(*(client.get(rig.url()) for _ in range(TASKS)))
-        return [answer.status_code for answer in answers]
-
-    assert asyncio.run(storm()) == [200] * TASKS
-    assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 1 if expiring else 0)
-
-
-@pytest.mark.parametrize("client_name", ["httpx-trio"])
-@pytest.mark.parametrize("expiring", [False, True], ids=["no-token", "expiring"])
-def test_trio_tasks_make_one_login_or_refresh(rig: Rig, expiring: bool) -> None:
+def test_tasks_make_one_login_or_refresh(rig: Rig, expiring: bool) -> None:
     rig.emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60 if expiring else 0)
     statuses: list[int] = []
@@ -133,11 +113,11 @@ def test_trio_tasks_make_one_login_or_refresh(rig: Rig, expiring: bool) -> None:
             async def one() -> None:
                 statuses.append((await client.get(rig.url())).status_code)
 
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as tasks:
                 for _ in range(TASKS):
-                    nursery.start_soon(one)
+                    tasks.start_soon(one)
 
-    trio.run(storm)
+    anyio.run(storm, backend=CLIENTS[rig.client][1])
     assert statuses == [200] * TASKS
     assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 1 if expiring else 0)
 
