@@ -15,13 +15,17 @@ from ._errors import (
 )
 from ._token import Token
 from .providers.fincrux import FincruxAPIKeyAuth, FincruxJWTAuth
+from .providers.finhub import FinHubSessionAuth
+from .providers.finvera import FinveraCookieAuth
 from .stores import MemoryTokenStore, TokenStore
 
 __all__ = [
     "ConfigurationError",
+    "FinHubSessionAuth",
     "FinauthError",
     "FincruxAPIKeyAuth",
     "FincruxJWTAuth",
+    "FinveraCookieAuth",
     "InsecureTransportError",
     "LoginError",
     "MemoryTokenStore",

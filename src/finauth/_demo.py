@@ -8,6 +8,7 @@ the emulator saw, not what the client believes.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +17,9 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ._auth import LoginAuth
-from .providers.fincrux import FincruxJWTAuth
-from .testing import EmulatorServer, FincruxEmulator
+from .testing import EMULATORS, EmulatorServer
 from .testing._clients import CLIENT_KINDS, open_client
 from .testing._emulator import Emulator
-from .testing.fincrux import SEARCH_PATH
 
 TOKEN_TTL = 2.0
 """Seconds a demo token lives: long enough for two calls, short enough to watch it renewed."""
@@ -29,19 +28,19 @@ REFRESH_MARGIN = 1.0
 
 @dataclass(frozen=True)
 class Case:
-    """How to demo one provider: its emulator, its auth class and a protected path."""
+    """How to demo one provider: its emulator, with short-lived tokens."""
 
-    provider: str
     emulator: Callable[[], Emulator]
-    auth: Callable[..., LoginAuth]
-    path: str
 
     def auth_for(self, emulator: Emulator, base_url: str) -> LoginAuth:
-        return self.auth(**emulator.credentials(), base_url=base_url, refresh_margin=REFRESH_MARGIN)
+        auth: LoginAuth = emulator.auth_class(
+            **emulator.credentials(), base_url=base_url, refresh_margin=REFRESH_MARGIN
+        )
+        return auth
 
 
-CASES: Sequence[Case] = (
-    Case("Fincrux", lambda: FincruxEmulator(token_ttl=TOKEN_TTL), FincruxJWTAuth, SEARCH_PATH),
+CASES: Sequence[Case] = tuple(
+    Case(functools.partial(emulator, token_ttl=TOKEN_TTL)) for emulator in EMULATORS
 )
 
 
@@ -73,7 +72,7 @@ def run_cell(case: Case, client: str) -> Row:
             server = stack.enter_context(EmulatorServer(emulator))
             auth = stack.enter_context(closing(case.auth_for(emulator, server.base_url)))
             fetch = stack.enter_context(open_client(client, auth=auth))
-            url = server.base_url + case.path
+            url = server.base_url + emulator.sample_path
 
             expect("first call", fetch("GET", url).status_code == 200)
             expect("one login", emulator.logins == 1)
@@ -92,7 +91,7 @@ def run_cell(case: Case, client: str) -> Row:
     except Exception as error:  # a cell reports its failure; the table goes on
         problems.append(f"{type(error).__name__}: {error}")
     return Row(
-        case.provider,
+        emulator.name,
         client,
         emulator.logins,
         emulator.refreshes,
@@ -159,8 +158,8 @@ def sandbox(out: TextIO, *, port: int = 0, cases: Sequence[Case] = CASES) -> Ite
                     error.errno, f"cannot listen on 127.0.0.1:{wanted}: {error.strerror}"
                 ) from None
             variables = emulator.environment(server.base_url)
-            out.write(f"{case.provider}: {server.base_url}\n")
-            out.write(f"  protected: GET {server.base_url}{case.path}\n")
+            out.write(f"{emulator.name}: {server.base_url}\n")
+            out.write(f"  protected: GET {server.base_url}{emulator.sample_path}\n")
             out.writelines(f"  export {name}={value}\n" for name, value in variables.items())
             out.write("\n")
         out.flush()

@@ -79,6 +79,10 @@ class TokenFlow:
         self._flight = flight_for(store, self.key)
         self._cached: _Cached | None = None
 
+    def twin(self, provider: Provider) -> TokenFlow:
+        """A flow for the same token, presented another way by `provider`."""
+        return TokenFlow(provider, self.store, refresh_margin=self._margin, timeout=self._timeout)
+
     @property
     def token(self) -> Token | None:
         """The current token, from the local copy or the store; never logs in."""
@@ -196,16 +200,10 @@ class TokenFlow:
             yield Pause(seconds)
             answer = yield call
             attempt += 1
-        if answer.status_code == 429:
-            raise answer.rate_limited(attempt)
-        if answer.status_code in (400, 401, 403):
-            raise answer.rejected(
-                self.provider.check
-                if call.purpose == "login"
-                else "that the refresh token is valid"
-            )
-        if not 200 <= answer.status_code < 300:
-            raise answer.unusable("expected a 2xx answer")
+        check = (
+            self.provider.check if call.purpose == "login" else "that the refresh token is valid"
+        )
+        answer.raise_for_status(check, attempt)
         return answer
 
     def _save(self, call: AuthCall, token: Token) -> Token:

@@ -132,21 +132,31 @@ class RequestsAuth(requests.auth.AuthBase):
             raise
 
     def _call(self, call: AuthCall) -> Answer:
-        with self.session.request(
+        """Send an auth call through `session`: its adapters, proxies, TLS settings and
+        hooks, but not its cookies or auth, and never following a redirect."""
+        session = self.session
+        headers = {
+            name: value
+            for name, value in session.headers.items()
+            if name.lower() not in ("authorization", "cookie")
+        }
+        request = requests.Request(
             call.method,
             call.url,
-            headers=dict(call.headers),
+            headers={**headers, **call.headers},
             data=call.body,
-            timeout=self.timeout,
-            auth=_no_auth,
-            allow_redirects=False,
+            hooks=session.hooks,
+        ).prepare()
+        settings = session.merge_environment_settings(request.url, {}, None, None, None)
+        with session.send(
+            request, timeout=self.timeout, allow_redirects=False, **settings
         ) as response:
-            return Answer(call, response.status_code, _header_pairs(response), response.content)
+            return answer_from(call, response)
 
 
-def _no_auth(r: requests.PreparedRequest) -> requests.PreparedRequest:
-    """Keeps a session's own `auth` (perhaps this very object) off auth calls."""
-    return r
+def answer_from(call: AuthCall, response: requests.Response) -> Answer:
+    """The neutral Answer of a requests response, read in full."""
+    return Answer(call, response.status_code, _header_pairs(response), response.content)
 
 
 def _start_of(body: object) -> int | None:

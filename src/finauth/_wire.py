@@ -102,6 +102,19 @@ class Answer:
             raise self.unusable("the body is JSON but not an object")
         return data
 
+    def raise_for_status(self, check: str, attempts: int = 1) -> None:
+        """Insist on a 2xx answer; `check` says what to check if the provider refused.
+
+        429 is a rate limit (after `attempts` tries), 400/401/403 a refusal, and
+        anything else that is not 2xx an answer no token can come from.
+        """
+        if self.status_code == 429:
+            raise self.rate_limited(attempts)
+        if self.status_code in (400, 401, 403):
+            raise self.rejected(check)
+        if not 200 <= self.status_code < 300:
+            raise self.unusable("expected a 2xx answer")
+
     def unusable(self, reason: str) -> ProviderResponseError:
         """The error for an answer no token can be read from."""
         call = self.call
@@ -196,6 +209,11 @@ class Outgoing(Protocol):
 
     def rewind(self) -> None:
         """Make the request ready to be sent once more."""
+
+
+def text(value: object) -> str | None:
+    """A non-empty string field of an answer; None for anything else."""
+    return value if isinstance(value, str) and value else None
 
 
 def parse_json(body: bytes) -> Any:

@@ -18,7 +18,7 @@ from .._httpx import RequestView
 from .._origin import BaseURL, parse_base_url
 from .._requests import PreparedView
 from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing
+from .._wire import Answer, AuthCall, Outgoing, text
 from ..stores import TokenStore
 
 NAME = "Fincrux"
@@ -59,11 +59,11 @@ class Fincrux:
         success = body.get("success")
         if success is not True and not (isinstance(success, str) and success.lower() == "true"):
             raise answer.rejected(self.check)
-        return _jwt_token(answer, body, _text(body.get("refresh")))
+        return _jwt_token(answer, body, text(body.get("refresh")))
 
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
         body = answer.json_object()
-        return _jwt_token(answer, body, _text(body.get("refresh")) or previous.refresh_token)
+        return _jwt_token(answer, body, text(body.get("refresh")) or previous.refresh_token)
 
     def apply(self, request: Outgoing, token: Token) -> None:
         request.headers["Authorization"] = f"JWT {token.access_token}"
@@ -165,15 +165,10 @@ def with_query_parameter(url: str, name: str, value: str) -> str:
 
 
 def _jwt_token(answer: Answer, body: Mapping[str, Any], refresh: str | None) -> Token:
-    access = _text(body.get("access"))
+    access = text(body.get("access"))
     if access is None:
         raise answer.unusable("it has no 'access' token")
     claims = jwt_claims(access)
     if claims is None:
         raise answer.unusable("its 'access' token is not a JWT")
     return issue_token(access, refresh, received_at=answer.received_at, claims=claims)
-
-
-def _text(value: object) -> str | None:
-    """A non-empty string field, or None for anything else."""
-    return value if isinstance(value, str) and value else None

@@ -8,5 +8,18 @@ in-process (`httpx_transport()`, `requests_adapter()`) or over loopback HTTP
 from ._emulator import Call, Emulator, Reply
 from ._server import EmulatorServer
 from .fincrux import FincruxEmulator
+from .finhub import FinHubEmulator
+from .finvera import FinveraEmulator
 
-__all__ = ["Call", "Emulator", "EmulatorServer", "FincruxEmulator", "Reply"]
+EMULATORS: tuple[type[Emulator], ...] = (FincruxEmulator, FinveraEmulator, FinHubEmulator)
+
+__all__ = [
+    "EMULATORS",
+    "Call",
+    "Emulator",
+    "EmulatorServer",
+    "FinHubEmulator",
+    "FincruxEmulator",
+    "FinveraEmulator",
+    "Reply",
+]

@@ -8,7 +8,9 @@ in-process transports and the loopback HTTP server alike.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import secrets
 import threading
 import time
@@ -58,7 +60,8 @@ class Reply:
         )
 
 
-AuthEndpoint = tuple[str, Callable[[Call], Reply]]
+Handler = Callable[[Call], Reply]
+AuthEndpoint = tuple[str, Handler]
 """("login" or "refresh", the handler)."""
 
 
@@ -66,6 +69,11 @@ class Emulator:
     """An in-memory provider: its auth endpoints and the protected API behind them."""
 
     name: ClassVar[str]
+    auth_class: ClassVar[type[Any]]
+    """The finauth auth this emulator stands in for."""
+    production_url: ClassVar[str]
+    sample_path: ClassVar[str]
+    """A protected endpoint that is there from the start."""
 
     def __init__(self, *, token_ttl: float = 3600.0, prefix: str = "") -> None:
         self.token_ttl = token_ttl
@@ -85,11 +93,14 @@ class Emulator:
         self._failures: deque[Reply] = deque()
         self._throttled = 0
         self._retry_after: str | None = None
-        self._routes: dict[tuple[str, str], Reply] = {}
+        self._routes: dict[tuple[str, str], Handler] = {}
 
     # -- what a provider adds ----------------------------------------------------------
     def auth_endpoints(self) -> Mapping[tuple[str, str], AuthEndpoint]:
-        """(method, path) of each auth endpoint, to its kind and handler."""
+        """(method, path template) of each auth endpoint, to its kind and handler.
+
+        A template's `{name}` matches one path segment.
+        """
         raise NotImplementedError
 
     def authorized(self, call: Call) -> bool:
@@ -119,9 +130,20 @@ class Emulator:
     # -- knobs -------------------------------------------------------------------------
     def route(self, method: str, path: str, json: object = None, status: int = 200) -> None:
         """A protected endpoint: 401 without a valid token, else `json` with `status`."""
-        payload = {"ok": True, "path": path} if json is None else json
+        reply = Reply.json({"ok": True, "path": path} if json is None else json, status)
+        self.handle_route(
+            method, path, lambda call: reply if self.authorized(call) else self.deny()
+        )
+
+    def handle_route(self, method: str, path: str, handler: Handler) -> None:
+        """A route answered by `handler`, which checks credentials itself."""
         with self._lock:
-            self._routes[method.upper(), path] = Reply.json(payload, status)
+            self._routes[method.upper(), path] = handler
+
+    def deny(self) -> Reply:
+        """The provider's 401, counted in `denials`."""
+        self.denials += 1
+        return self.unauthorized()
 
     def expire_tokens(self) -> None:
         """Every access token issued so far stops working; refresh tokens still do."""
@@ -162,16 +184,18 @@ class Emulator:
                 if not path.startswith(self.prefix + "/"):
                     return self._unmatched(call)
                 path = path[len(self.prefix) :]
-            endpoint = self.auth_endpoints().get((call.method, path))
+            endpoint = next(
+                (
+                    endpoint
+                    for (method, template), endpoint in self.auth_endpoints().items()
+                    if method == call.method and _pattern(template).fullmatch(path)
+                ),
+                None,
+            )
             if endpoint is not None:
                 return self._auth_call(call, *endpoint)
             route = self._routes.get((call.method, path))
-            if route is None:
-                return self._unmatched(call)
-            if not self.authorized(call):
-                self.denials += 1
-                return self.unauthorized()
-            return route
+            return self._unmatched(call) if route is None else route(call)
 
     def httpx_transport(self) -> httpx.MockTransport:
         """An httpx transport answered by this emulator, for any host."""
@@ -195,13 +219,20 @@ class Emulator:
         payload = {"token_type": kind, "exp": now + ttl, "iat": now, "jti": jti, **claims}
         return jwt.encode(payload, self._signing_key, algorithm="HS256")
 
-    def verify(self, token: str, kind: str) -> dict[str, Any] | None:
-        """The claims of a live, unexpired token of `kind` issued here; None otherwise."""
+    def signed(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token signed here, live or not; None for anything else."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, self._signing_key, algorithms=["HS256"], options={"verify_exp": False}
             )
         except jwt.PyJWTError:
+            return None
+        return claims
+
+    def verify(self, token: str, kind: str) -> dict[str, Any] | None:
+        """The claims of a live, unexpired token of `kind` issued here; None otherwise."""
+        claims = self.signed(token)
+        if claims is None:
             return None
         live = claims.get("token_type") == kind and claims.get("jti") in self._live[kind]
         return claims if live and float(claims.get("exp", 0)) > time.time() else None
@@ -233,3 +264,20 @@ class Emulator:
         )
         message = f"{self.name} emulator: no route for {call.method} {call.path}"
         return Reply.json({"message": message, "routes": known}, 404)
+
+
+@functools.cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """A path template such as `/sessions/{sessionId}/refresh` as a regular expression."""
+    return re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)))
+
+
+def json_fields(call: Call, *names: str) -> tuple[str, ...] | None:
+    """The named string fields of a call's JSON body, or None if any is missing."""
+    try:
+        body = call.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not all(isinstance(body.get(name), str) for name in names):
+        return None
+    return tuple(body[name] for name in names)

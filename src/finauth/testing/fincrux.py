@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..providers.fincrux import LOGIN_PATH, REFRESH_PATH
-from ._emulator import AuthEndpoint, Call, Emulator, Reply
+from ..providers.fincrux import DEFAULT_BASE_URL, LOGIN_PATH, REFRESH_PATH, FincruxJWTAuth
+from ._emulator import AuthEndpoint, Call, Emulator, Reply, json_fields
 
 DEMO_EMAIL = "demo@fincrux.test"
 DEMO_PASSWORD = "fincrux-demo-password"
@@ -23,6 +23,9 @@ class FincruxEmulator(Emulator):
     """
 
     name = "Fincrux"
+    auth_class = FincruxJWTAuth
+    production_url = DEFAULT_BASE_URL
+    sample_path = SEARCH_PATH
 
     def __init__(
         self,
@@ -72,7 +75,7 @@ class FincruxEmulator(Emulator):
         return Reply.json({"success": "false", "message": "Invalid email or password"}, status)
 
     def _login(self, call: Call) -> Reply:
-        fields = _json_fields(call, "email", "password")
+        fields = json_fields(call, "email", "password")
         if fields is None:
             return Reply.json(
                 {"success": "false", "message": "email and password are required"}, 400
@@ -91,7 +94,7 @@ class FincruxEmulator(Emulator):
         )
 
     def _refresh(self, call: Call) -> Reply:
-        fields = _json_fields(call, "refresh")
+        fields = json_fields(call, "refresh")
         if fields is None or self.verify(fields[0], "refresh") is None:
             return Reply.json(
                 {"detail": "Token is invalid or expired", "code": "token_not_valid"}, 401
@@ -103,14 +106,3 @@ class FincruxEmulator(Emulator):
 
 
 _RELIANCE = {"symbol": "RELIANCE", "name": "Reliance Industries Ltd", "exchange": "NSE"}
-
-
-def _json_fields(call: Call, *names: str) -> tuple[str, ...] | None:
-    """The named string fields of a JSON body, or None if any is missing."""
-    try:
-        body = call.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or not all(isinstance(body.get(name), str) for name in names):
-        return None
-    return tuple(body[name] for name in names)

@@ -1,0 +1,243 @@
+"""Finvera (seed 001): e-mail and password for a `DT_AUTH_TOKEN` cookie, renewed with the
+`DT_REFRESH_TOKEN` cookie."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http.cookies import CookieError, Morsel, SimpleCookie
+from typing import Any, ClassVar, Literal
+
+import requests
+
+from .._auth import LoginAuth
+from .._config import credential, from_environ
+from .._errors import ConfigurationError
+from .._origin import BaseURL, parse_base_url
+from .._requests import RequestsAuth, answer_from
+from .._token import Token, issue_token, jwt_claims
+from .._wire import Answer, AuthCall, Outgoing, parse_json, text
+from ..stores import TokenStore
+
+NAME = "Finvera"
+DEFAULT_BASE_URL = "https://api.finvera.news"
+LOGIN_PATH = "/kms/api/v1/auth/token"
+REFRESH_PATH = "/kms/api/v1/auth/refresh"
+VALIDATE_PATH = "/kms/api/v1/auth/validate"
+ACCESS_COOKIE = "DT_AUTH_TOKEN"
+REFRESH_COOKIE = "DT_REFRESH_TOKEN"
+
+Scheme = Literal["cookie", "bearer"]
+
+
+@dataclass(frozen=True, repr=False)
+class Finvera:
+    """The Finvera login: POST email and password, get the tokens as cookies."""
+
+    email: str
+    password: str
+    base: BaseURL
+    scheme: Scheme = "cookie"
+
+    name: ClassVar[str] = NAME
+    check: ClassVar[str] = "the email and password"
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return (self.email,)
+
+    def login_call(self) -> AuthCall:
+        payload = {"email": self.email, "password": self.password}
+        return AuthCall.post_json(NAME, "login", self.base.join(LOGIN_PATH), payload)
+
+    def refresh_call(self, token: Token) -> AuthCall | None:
+        if token.refresh_token is None:
+            return None
+        return AuthCall(
+            NAME,
+            "refresh",
+            "POST",
+            self.base.join(REFRESH_PATH),
+            {"Cookie": f"{REFRESH_COOKIE}={token.refresh_token}", "Accept": "application/json"},
+        )
+
+    def read_login(self, answer: Answer) -> Token:
+        return _cookie_token(answer, previous_refresh=None)
+
+    def read_refresh(self, answer: Answer, previous: Token) -> Token:
+        return _cookie_token(answer, previous_refresh=previous.refresh_token)
+
+    def apply(self, request: Outgoing, token: Token) -> None:
+        """Exactly one, current DT_AUTH_TOKEN (or the bearer header), and never the refresh
+        token: a client's cookie jar may hold either from an earlier login."""
+        cookies = [
+            pair
+            for pair in request.headers.get("Cookie", "").split(";")
+            if pair.strip()
+            and pair.partition("=")[0].strip() not in (ACCESS_COOKIE, REFRESH_COOKIE)
+        ]
+        if self.scheme == "bearer":
+            request.headers["Authorization"] = f"Bearer {token.access_token}"
+        else:
+            cookies.append(f" {ACCESS_COOKIE}={token.access_token}")
+        if cookies:
+            request.headers["Cookie"] = ";".join(cookies).strip()
+        else:
+            request.headers.pop("Cookie", None)
+
+    def __repr__(self) -> str:
+        return f"email={self.email!r}, base_url={self.base.url!r}, scheme={self.scheme!r}"
+
+
+class FinveraCookieAuth(LoginAuth):
+    """Finvera with e-mail and password: sends the `DT_AUTH_TOKEN` cookie.
+
+    >>> auth = FinveraCookieAuth("me@example.com", "secret")
+    >>> requests.get("https://api.finvera.news/kms/api/v1/...", auth=auth)
+
+    With ``scheme="bearer"`` it sends ``Authorization: Bearer <token>`` instead.
+    """
+
+    def __init__(
+        self,
+        email: str,
+        password: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        scheme: Scheme = "cookie",
+        store: TokenStore | None = None,
+        refresh_margin: float = 60.0,
+        session: requests.Session | None = None,
+        allow_insecure: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        if scheme not in ("cookie", "bearer"):
+            raise ConfigurationError(
+                f"{NAME}: scheme must be 'cookie' or 'bearer', not {scheme!r}", provider=NAME
+            )
+        provider = Finvera(
+            credential(NAME, "email", email),
+            credential(NAME, "password", password),
+            parse_base_url(base_url, provider=NAME, allow_insecure=allow_insecure),
+            scheme,
+        )
+        super().__init__(
+            provider,
+            store=store,
+            refresh_margin=refresh_margin,
+            session=session,
+            timeout=timeout,
+        )
+        self._validator = _Validator(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **options: Any) -> FinveraCookieAuth:
+        """From FINVERA_EMAIL, FINVERA_PASSWORD and optionally FINVERA_BASE_URL."""
+        email, password = from_environ(environ, NAME, "FINVERA_EMAIL", "FINVERA_PASSWORD")
+        base_url = environ.get("FINVERA_BASE_URL") or DEFAULT_BASE_URL
+        return cls(email, password, base_url=base_url, **options)
+
+    def validate(self) -> dict[str, Any]:
+        """Who the token belongs to: `GET /kms/api/v1/auth/validate` (sync, over `session`).
+
+        Logs in first when there is no token; a 401 renews the token and asks once
+        more, as any request would. Returns the provider's JSON object, such as
+        ``{"user_id", "email", "username", "licensing_tier_id"}``.
+        """
+        url = self._flow.provider.base.join(VALIDATE_PATH)
+        with self.session.get(url, auth=self._validator, timeout=self.timeout) as response:
+            answer = answer_from(AuthCall(NAME, "validate", "GET", url), response)
+        answer.raise_for_status(self._flow.provider.check)
+        return answer.json_object()
+
+
+class _Validator(RequestsAuth):
+    """The same stored token, sent as the validate endpoint wants it: `Authorization: Bearer`."""
+
+    def __init__(self, owner: FinveraCookieAuth) -> None:
+        provider = owner._flow.provider
+        assert isinstance(provider, Finvera)
+        self._flow = owner._flow.twin(replace(provider, scheme="bearer"))
+        self._owner = owner
+        self.timeout = owner.timeout
+
+    @property
+    def session(self) -> requests.Session:
+        return self._owner.session
+
+
+def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
+    """The tokens in Set-Cookie, or else in the body, where the seed's own example looks."""
+    cookies = _set_cookies(answer)
+    body = _optional_json(answer)
+    access_cookie = cookies.get(ACCESS_COOKIE)
+    if access_cookie is not None and _expired(access_cookie):
+        raise answer.unusable(f"its {ACCESS_COOKIE} cookie has already expired")
+    access = (
+        access_cookie.value
+        if access_cookie is not None and access_cookie.value
+        else text(body.get("token")) or text(body.get("access_token"))
+    )
+    if access is None:
+        raise answer.unusable(f"it set no {ACCESS_COOKIE} cookie and its body holds no token")
+    refresh_cookie = cookies.get(REFRESH_COOKIE)
+    if refresh_cookie is not None:
+        refresh = None if _expired(refresh_cookie) else refresh_cookie.value or None
+    else:
+        refresh = text(body.get("refresh_token")) or previous_refresh
+    lifetime = body.get("expires_in")
+    if not isinstance(lifetime, int | float) and access_cookie is not None:
+        lifetime = _max_age(access_cookie)
+    return issue_token(
+        access,
+        refresh,
+        received_at=answer.received_at,
+        claims=jwt_claims(access),
+        expires_in=lifetime,
+    )
+
+
+def _set_cookies(answer: Answer) -> dict[str, Morsel[str]]:
+    """Every cookie the answer sets; one SimpleCookie per header, as each is one cookie."""
+    found: dict[str, Morsel[str]] = {}
+    for header in answer.header_values("Set-Cookie"):
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(header)
+        except CookieError:
+            continue
+        found.update(jar)
+    return found
+
+
+def _expired(cookie: Morsel[str]) -> bool:
+    """Whether a Set-Cookie deletes its cookie rather than sets it (Max-Age ≤ 0, a past Expires)."""
+    max_age = _max_age(cookie)
+    if max_age is not None:
+        return max_age <= 0
+    try:
+        expires = parsedate_to_datetime(cookie["expires"])
+    except (TypeError, ValueError, IndexError):
+        return False
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=timezone.utc)
+    return expires <= datetime.now(timezone.utc)
+
+
+def _max_age(cookie: Morsel[str]) -> int | None:
+    try:
+        return int(cookie["max-age"])
+    except ValueError:
+        return None
+
+
+def _optional_json(answer: Answer) -> Mapping[str, Any]:
+    """The body as a JSON object, or nothing: Finvera's tokens travel in cookies."""
+    try:
+        data = parse_json(answer.body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
