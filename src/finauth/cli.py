@@ -6,7 +6,6 @@ import argparse
 import sys
 import threading
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
 
 from . import _demo
 
@@ -35,12 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "demo":
         return 0 if _demo.demo(sys.stdout) else 1
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(_demo.sandbox(sys.stdout, port=arguments.port))
-        except OSError as error:
-            print(f"finauth sandbox: {error.strerror}", file=sys.stderr)
-            return 1
-        with suppress(KeyboardInterrupt):
+    try:
+        with _demo.sandbox(sys.stdout, port=arguments.port):
             threading.Event().wait()
+    except KeyboardInterrupt:  # Ctrl-C, also while the emulators are still starting
+        return 0
+    except OSError as error:
+        print(f"finauth sandbox: {error.strerror}", file=sys.stderr)
+        return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import queue
@@ -20,12 +21,12 @@ import pytest
 import requests
 
 from finauth import FincruxAPIKeyAuth, FincruxJWTAuth, LoginError, _demo, cli
-from finauth._auth import LoginAuth
 from finauth.testing import FincruxEmulator
 from finauth.testing.fincrux import SEARCH_PATH
 
 FINAUTH = [sys.executable, "-m", "finauth"]
 CLIENTS = ("requests", "httpx", "httpx-async")
+PROVIDERS = ("Fincrux", "Finvera", "FinHub")
 HEADER = re.compile(r"^provider\s+client\s+logins\s+refreshes\s+re-sends\s+result\s*$", re.M)
 TIMEOUT = 60.0
 STARTUP = 15.0
@@ -60,13 +61,14 @@ def row(output: str, provider: str, client: str) -> re.Match[str]:
 
 def assert_all_pass(output: str) -> None:
     assert HEADER.search(output), output
-    for client in CLIENTS:
-        logins, refreshes, resends, result = row(output, "Fincrux", client).groups()
-        assert result.strip() == "pass"
-        # the scenario: one login, a refresh before expiry, a revocation answered 401,
-        # a refused refresh, and a new login
-        assert (logins, refreshes, resends) == ("2", "2", "1")
-    assert "3 of 3 cells passed." in output
+    for provider in PROVIDERS:
+        for client in CLIENTS:
+            logins, refreshes, resends, result = row(output, provider, client).groups()
+            assert result.strip() == "pass"
+            # the scenario: one login, a refresh before expiry, a revocation answered 401,
+            # a refused refresh, and a new login
+            assert (logins, refreshes, resends) == ("2", "2", "1")
+    assert "9 of 9 cells passed." in output
 
 
 # -- demo ------------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ def test_demo_command_passes_every_cell() -> None:
     assert "Traceback" not in finished.stderr
     lines = finished.stdout.splitlines()
     header_at = next(i for i, line in enumerate(lines) if HEADER.match(line))
-    header, *rows = lines[header_at : header_at + 4]
+    header, *rows = lines[header_at : header_at + 10]
     # a table: every row's columns start where the header's do
     for column in ("client", "logins", "refreshes", "re-sends", "result"):
         start = header.index(column)
@@ -94,22 +96,26 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert_all_pass(output)
 
 
-def wrong_password_auth(**options: Any) -> LoginAuth:
-    """What the demo builds, with a password the emulator refuses."""
-    options["password"] = "not-the-password"
-    return FincruxJWTAuth(**options)
+class BrokenEmulator(FincruxEmulator):
+    """Hands the demo a password that it then refuses."""
+
+    name = "Broken"
+
+    def credentials(self) -> dict[str, str]:
+        return {**super().credentials(), "password": "not-the-password"}
 
 
-BROKEN = _demo.Case(
-    "Broken", lambda: FincruxEmulator(token_ttl=_demo.TOKEN_TTL), wrong_password_auth, SEARCH_PATH
-)
-NO_REFRESH = _demo.Case(
-    "NoRefresh",
-    # the auth refreshes at the default path, which this emulator does not serve
-    lambda: FincruxEmulator(token_ttl=_demo.TOKEN_TTL, refresh_path="/api/elsewhere/"),
-    FincruxJWTAuth,
-    SEARCH_PATH,
-)
+class NoRefreshEmulator(FincruxEmulator):
+    """Serves no refresh where the auth refreshes by default."""
+
+    name = "NoRefresh"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(refresh_path="/api/elsewhere/", **options)
+
+
+BROKEN = _demo.Case(functools.partial(BrokenEmulator, token_ttl=_demo.TOKEN_TTL))
+NO_REFRESH = _demo.Case(functools.partial(NoRefreshEmulator, token_ttl=_demo.TOKEN_TTL))
 
 
 def test_a_failing_cell_fails_the_demo() -> None:
@@ -177,7 +183,7 @@ def test_cli_exits_1_when_a_cell_fails(
 
 def test_the_broken_case_really_is_a_login_error() -> None:
     """The failing cell above fails for the reason we think: the password is refused."""
-    emulator = FincruxEmulator()
+    emulator = BrokenEmulator()
     auth = BROKEN.auth_for(emulator, "http://127.0.0.1:9")
     with auth, requests.Session() as session:
         session.mount("http://", emulator.requests_adapter())
