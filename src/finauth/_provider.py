@@ -43,3 +43,6 @@ class Provider(Protocol):
 
     def apply(self, request: Outgoing, token: Token) -> None:
         """Attach `token` to a request bound for the provider's origin."""
+
+    def withdraw(self, request: Outgoing) -> None:
+        """Take back what `apply` attached, before the request follows a redirect elsewhere."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, MutableMapping
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -97,6 +98,10 @@ class RequestsAuth(requests.auth.AuthBase):
     ) -> requests.Response:
         if response.request is not view.prepared:
             return response  # a copy made for a redirect: not the request we prepared
+        if response.is_redirect and _elsewhere(response):
+            # requests copies this request to follow the redirect; it keeps Authorization
+            # only within the host, and other headers (X-Tenant-ID) everywhere.
+            self._flow.provider.withdraw(view)
         view.response = response
         if not isinstance(self._run(steps, response.status_code, finished=response), Send):
             return response
@@ -152,6 +157,12 @@ class RequestsAuth(requests.auth.AuthBase):
             request, timeout=self.timeout, allow_redirects=False, **settings
         ) as response:
             return answer_from(call, response)
+
+
+def _elsewhere(response: requests.Response) -> bool:
+    """Whether a redirect leads to another origin than the request it answers."""
+    target = urljoin(response.url, response.headers.get("Location", ""))
+    return origin_of(target) != origin_of(response.url)
 
 
 def answer_from(call: AuthCall, response: requests.Response) -> Answer:

@@ -68,6 +68,9 @@ class Fincrux:
     def apply(self, request: Outgoing, token: Token) -> None:
         request.headers["Authorization"] = f"JWT {token.access_token}"
 
+    def withdraw(self, request: Outgoing) -> None:
+        request.headers.pop("Authorization", None)
+
     def __repr__(self) -> str:
         return f"email={self.email!r}, base_url={self.base.url!r}"
 

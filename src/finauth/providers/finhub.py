@@ -84,6 +84,10 @@ class FinHub:
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         request.headers[TENANT_HEADER] = self.tenant_id
 
+    def withdraw(self, request: Outgoing) -> None:
+        request.headers.pop("Authorization", None)
+        request.headers.pop(TENANT_HEADER, None)
+
     def _session_token(self, answer: Answer, previous: Token | None) -> Token:
         """The session in FinHub's envelope `{"code", "message", "data": {...}}`."""
         body = answer.json_object()

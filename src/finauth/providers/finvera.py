@@ -30,6 +30,8 @@ VALIDATE_PATH = "/kms/api/v1/auth/validate"
 ACCESS_COOKIE = "DT_AUTH_TOKEN"
 REFRESH_COOKIE = "DT_REFRESH_TOKEN"
 
+_TOKEN_COOKIES = (ACCESS_COOKIE, REFRESH_COOKIE)
+
 Scheme = Literal["cookie", "bearer"]
 
 
@@ -71,20 +73,28 @@ class Finvera:
         return _cookie_token(answer, previous_refresh=previous.refresh_token)
 
     def apply(self, request: Outgoing, token: Token) -> None:
-        """Exactly one, current DT_AUTH_TOKEN (or the bearer header), and never the refresh
-        token: a client's cookie jar may hold either from an earlier login."""
-        cookies = [
-            pair
+        """Exactly one, current DT_AUTH_TOKEN (or the bearer header), and never the
+        refresh token: a client's cookie jar may hold either from an earlier login."""
+        self.withdraw(request)
+        if self.scheme == "bearer":
+            request.headers["Authorization"] = f"Bearer {token.access_token}"
+            return
+        cookie = request.headers.get("Cookie")
+        pair = f"{ACCESS_COOKIE}={token.access_token}"
+        request.headers["Cookie"] = f"{cookie}; {pair}" if cookie else pair
+
+    def withdraw(self, request: Outgoing) -> None:
+        """No DT_* cookie and no bearer header; the caller's other cookies stay."""
+        if self.scheme == "bearer":
+            request.headers.pop("Authorization", None)
+        kept = [
+            pair.strip()
             for pair in request.headers.get("Cookie", "").split(";")
             if pair.strip()
             and pair.partition("=")[0].strip() not in (ACCESS_COOKIE, REFRESH_COOKIE)
         ]
-        if self.scheme == "bearer":
-            request.headers["Authorization"] = f"Bearer {token.access_token}"
-        else:
-            cookies.append(f" {ACCESS_COOKIE}={token.access_token}")
-        if cookies:
-            request.headers["Cookie"] = ";".join(cookies).strip()
+        if kept:
+            request.headers["Cookie"] = "; ".join(kept)
         else:
             request.headers.pop("Cookie", None)
 

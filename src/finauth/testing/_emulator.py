@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -87,6 +87,8 @@ class Emulator:
         """Refresh requests received, whatever they were answered."""
         self.denials = 0
         """Requests to protected routes answered 401."""
+        self.issued: list[str] = []
+        """Every token issued, access and refresh: what must never leak."""
         self._lock = threading.RLock()
         self._signing_key = secrets.token_bytes(32)
         self._live: dict[str, set[str]] = {"access": set(), "refresh": set()}
@@ -109,6 +111,10 @@ class Emulator:
 
     def unauthorized(self) -> Reply:
         """The provider's 401."""
+        raise NotImplementedError
+
+    def presented(self, call: Call) -> str | None:
+        """The access token `call` carries in the provider's format, if any."""
         raise NotImplementedError
 
     def credentials(self) -> dict[str, str]:
@@ -156,8 +162,13 @@ class Emulator:
             for live in self._live.values():
                 live.clear()
 
-    def fail_next_login(self, status: int, body: object = None) -> None:
-        """The next login is answered `status`; `body` is bytes, str or JSON."""
+    def fail_next_login(
+        self, status: int, body: object = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """The next login is answered `status`; `body` is bytes, str or JSON.
+
+        `headers` are added, e.g. a `Set-Cookie` for providers whose tokens are cookies.
+        """
         if body is None:
             reply = self.login_failure(status)
         elif isinstance(body, bytes | str):
@@ -165,6 +176,7 @@ class Emulator:
             reply = Reply(status, text, (("Content-Type", "text/html; charset=utf-8"),))
         else:
             reply = Reply.json(body, status)
+        reply = Reply(reply.status, reply.body, (*reply.headers, *headers))
         with self._lock:
             self._failures.append(reply)
 
@@ -217,7 +229,9 @@ class Emulator:
         jti = uuid.uuid4().hex
         self._live[kind].add(jti)
         payload = {"token_type": kind, "exp": now + ttl, "iat": now, "jti": jti, **claims}
-        return jwt.encode(payload, self._signing_key, algorithm="HS256")
+        token = jwt.encode(payload, self._signing_key, algorithm="HS256")
+        self.issued.append(token)
+        return token
 
     def signed(self, token: str) -> dict[str, Any] | None:
         """The claims of a token signed here, live or not; None for anything else."""

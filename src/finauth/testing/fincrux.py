@@ -64,6 +64,10 @@ class FincruxEmulator(Emulator):
             return call.params["api_key"] == self.api_key
         return scheme == "JWT" and self.verify(token, "access") is not None
 
+    def presented(self, call: Call) -> str | None:
+        scheme, _, token = call.headers.get("Authorization", "").partition(" ")
+        return token if scheme == "JWT" else None
+
     def unauthorized(self) -> Reply:
         return Reply.json(
             {"detail": "Given token not valid for any token type", "code": "token_not_valid"},

@@ -78,6 +78,9 @@ class FinHubEmulator(Emulator):
             and claims.get("sid") == self.session_id
         )
 
+    def presented(self, call: Call) -> str | None:
+        return self._token(call) or None
+
     def unauthorized(self) -> Reply:
         return _envelope(401, "Unauthorized: invalid or expired session token")
 
@@ -139,6 +142,7 @@ class FinHubEmulator(Emulator):
         )
         refresh_token = f"{uuid.uuid4()}-refresh-token"
         self._refresh_tokens[refresh_token] = session_id
+        self.issued.append(refresh_token)
         expires_at = datetime.now(timezone.utc) + timedelta(seconds=self.token_ttl)
         data = {
             "sessionId": session_id,

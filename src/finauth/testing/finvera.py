@@ -57,6 +57,13 @@ class FinveraEmulator(Emulator):
             return len(sent) == 1 and self.verify(sent[0], "access") is not None
         return self._bearer(call)
 
+    def presented(self, call: Call) -> str | None:
+        sent = cookies(call).get(ACCESS_COOKIE)
+        if sent:
+            return sent[0] if len(sent) == 1 else None
+        scheme, _, token = call.headers.get("Authorization", "").partition(" ")
+        return token if scheme == "Bearer" else None
+
     def unauthorized(self) -> Reply:
         return Reply.json({"detail": "Not authenticated"}, 401)
 
