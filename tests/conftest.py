@@ -1,8 +1,10 @@
-"""Shared fixtures: a Fincrux emulator, served over loopback HTTP or in-process, and every client.
+"""Shared fixtures: each provider's emulator, over loopback HTTP or in-process, and every client.
 
-`rig` is parametrized over 4 clients x 2 transports, so a test that takes it
-holds its rule for requests, httpx, httpx async on asyncio and on trio, each
-over real 127.0.0.1 HTTP and through the in-process transports.
+`rig` is parametrized over 3 providers x 4 clients x 2 transports, so a test that
+takes it holds its rule for Fincrux, Finvera and FinHub, each with requests,
+httpx, httpx async on asyncio and on trio, over real 127.0.0.1 HTTP and through
+the in-process transports. Pin a dimension with
+`@pytest.mark.parametrize("provider", ["FinHub"])` (or "client_name", "transport").
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any
 import pytest
 
 import finauth._retry
-from finauth import FincruxJWTAuth
-from finauth.testing import EmulatorServer, FincruxEmulator
+from finauth._auth import LoginAuth
+from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer
 from finauth.testing._clients import Fetch, open_client
-from finauth.testing.fincrux import SEARCH_PATH
 
+PROVIDERS = {emulator.name: emulator for emulator in EMULATORS}
 CLIENTS = {
     "requests": ("requests", "asyncio"),
     "httpx": ("httpx", "asyncio"),
@@ -27,14 +29,14 @@ CLIENTS = {
     "httpx-trio": ("httpx-async", "trio"),
 }
 TRANSPORTS = ("loopback", "in-process")
-PRODUCTION_URL = "https://api.fincrux.org"
+SECRET_CREDENTIALS = ("password", "tenant_key", "tenant_secret", "api_key")
 
 
 @dataclass
 class Rig:
     """One emulator, reached the way this test run's parameters say."""
 
-    emulator: FincruxEmulator
+    emulator: Emulator
     base_url: str
     client: str
     transport: str
@@ -44,10 +46,10 @@ class Rig:
     def is_async(self) -> bool:
         return CLIENTS[self.client][0] == "httpx-async"
 
-    def auth(self, **options: Any) -> FincruxJWTAuth:
-        """A FincruxJWTAuth for the emulator's account; `options` override."""
+    def auth(self, **options: Any) -> LoginAuth:
+        """The provider's auth for the emulator's account; `options` override."""
         options.setdefault("base_url", self.base_url)
-        auth = FincruxJWTAuth(self.emulator.email, self.emulator.password, **options)
+        auth: LoginAuth = self.emulator.auth_class(**self.emulator.credentials(), **options)
         self.stack.callback(auth.close)
         return auth
 
@@ -59,17 +61,30 @@ class Rig:
             open_client(kind, auth=auth, emulator=emulator, backend=backend)
         )
 
-    def url(self, path: str = SEARCH_PATH) -> str:
-        return self.base_url + path
+    def url(self, path: str | None = None) -> str:
+        return self.base_url + (path or self.emulator.sample_path)
 
-    def calls_to(self, path: str) -> list[Any]:
+    def calls_to(self, path: str | None = None) -> list[Call]:
+        path = path or self.emulator.sample_path
         return [call for call in self.emulator.calls if call.path == path]
+
+    def secrets(self) -> set[str]:
+        """What must never appear in a log, error or repr: credentials and issued tokens."""
+        credentials = self.emulator.credentials()
+        found = {credentials[name] for name in SECRET_CREDENTIALS if name in credentials}
+        return found | set(self.emulator.issued)
 
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """R9's backoff, shrunk so retry tests take milliseconds (Retry-After still counts)."""
     monkeypatch.setattr(finauth._retry, "BASE_DELAY", 0.001)
+
+
+@pytest.fixture(params=list(PROVIDERS))
+def provider(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 @pytest.fixture(params=list(CLIENTS))
@@ -85,21 +100,21 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def rig(client_name: str, transport: str) -> Iterator[Rig]:
-    emulator = FincruxEmulator()
+def rig(provider: str, client_name: str, transport: str) -> Iterator[Rig]:
+    emulator = PROVIDERS[provider]()
     with ExitStack() as stack:
         if transport == "loopback":
             base_url = stack.enter_context(EmulatorServer(emulator)).base_url
         else:
-            base_url = PRODUCTION_URL
+            base_url = emulator.production_url
         yield Rig(emulator, base_url, client_name, transport, stack)
 
 
 @pytest.fixture
-def auth(rig: Rig) -> FincruxJWTAuth:
+def auth(rig: Rig) -> LoginAuth:
     return rig.auth()
 
 
 @pytest.fixture
-def fetch(rig: Rig, auth: FincruxJWTAuth) -> Fetch:
+def fetch(rig: Rig, auth: LoginAuth) -> Fetch:
     return rig.open(auth)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import CLIENTS, Rig
-from finauth import FincruxJWTAuth
+from finauth._auth import LoginAuth
 
 THREADS = 64
 TASKS = 256
@@ -30,7 +30,7 @@ def mount(rig: Rig, session: requests.Session) -> requests.Session:
     return session
 
 
-def thread_storm(rig: Rig, auth: FincruxJWTAuth, count: int = THREADS) -> list[int]:
+def thread_storm(rig: Rig, auth: LoginAuth, count: int = THREADS) -> list[int]:
     """`count` threads released at once, each sending one request with `auth`."""
     barrier = threading.Barrier(count)
     statuses: list[int] = []
@@ -59,12 +59,12 @@ def run_threads(target: Callable[[], None], count: int) -> None:
 
 
 @pytest.fixture
-def storm_auth(rig: Rig) -> Iterator[FincruxJWTAuth]:
+def storm_auth(rig: Rig) -> Iterator[LoginAuth]:
     with mount(rig, requests.Session()) as session:
         yield rig.auth(session=session)
 
 
-def test_threads_with_no_token_make_one_login(rig: Rig, storm_auth: FincruxJWTAuth) -> None:
+def test_threads_with_no_token_make_one_login(rig: Rig, storm_auth: LoginAuth) -> None:
     statuses = thread_storm(rig, storm_auth)
 
     assert statuses == [200] * THREADS
@@ -84,7 +84,7 @@ def test_threads_with_an_expiring_token_make_one_refresh(rig: Rig) -> None:
     assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 1)
 
 
-def test_threads_whose_token_was_revoked_renew_once(rig: Rig, storm_auth: FincruxJWTAuth) -> None:
+def test_threads_whose_token_was_revoked_renew_once(rig: Rig, storm_auth: LoginAuth) -> None:
     storm_auth.login()
     rig.emulator.revoke_tokens()
 
