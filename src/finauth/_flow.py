@@ -122,6 +122,15 @@ class TokenFlow:
         self.provider.apply(request, token)
         yield Send(request)
 
+    def withdraw(self, request: Outgoing) -> None:
+        """Take back the credentials of a request about to follow a redirect elsewhere.
+
+        Only from requests bound for the provider's origin: others were never
+        touched, and what they carry is the caller's own (R1).
+        """
+        if request.origin == self.provider.base.origin:
+            self.provider.withdraw(request)
+
     @property
     def _name(self) -> str:
         return self.provider.name

@@ -101,7 +101,7 @@ class RequestsAuth(requests.auth.AuthBase):
         if response.is_redirect and _elsewhere(response):
             # requests copies this request to follow the redirect; it keeps Authorization
             # only within the host, and other headers (X-Tenant-ID) everywhere.
-            self._flow.provider.withdraw(view)
+            self._flow.withdraw(view)
         view.response = response
         if not isinstance(self._run(steps, response.status_code, finished=response), Send):
             return response

@@ -616,3 +616,22 @@ def test_calls_carry_exactly_the_current_token(rig: Rig, auth: LoginAuth, fetch:
 
     for call in rig.calls_to()[-2:]:
         assert rig.emulator.presented(call) == current(auth)
+
+
+@pytest.mark.parametrize("client_name", ["requests"])
+@pytest.mark.parametrize("transport", ["loopback"])
+def test_a_redirect_of_someone_elses_request_keeps_the_callers_headers(
+    rig: Rig, fetch: Fetch
+) -> None:
+    """R1: finauth never touches a request bound elsewhere, not even when it is redirected."""
+    first, second = PROVIDERS[rig.emulator.name](), PROVIDERS[rig.emulator.name]()
+    second.handle_route("GET", "/landing", lambda call: second.deny())
+    with EmulatorServer(first) as origin, EmulatorServer(second) as target:
+        first.handle_route("GET", "/moved", lambda call: redirect(target.base_url + "/landing"))
+        theirs = {"X-Tenant-ID": "their-tenant", "Cookie": "DT_AUTH_TOKEN=their-own"}
+
+        fetch("GET", origin.base_url + "/moved", headers=theirs)
+
+    (arrived,) = second.calls
+    assert arrived.headers["X-Tenant-ID"] == "their-tenant"
+    assert rig.emulator.calls == []  # no login: the request was never the auth's
