@@ -7,7 +7,8 @@ and knows no HTTP client: the flow decides *when*, the adapters decide *how*.
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from ._origin import BaseURL
 from ._token import Token
@@ -46,3 +47,27 @@ class Provider(Protocol):
 
     def withdraw(self, request: Outgoing) -> None:
         """Take back what `apply` attached, before the request follows a redirect elsewhere."""
+
+
+@dataclass(frozen=True, repr=False)
+class EmailLogin:
+    """What providers that log in by POSTing `{"email", "password"}` as JSON share."""
+
+    email: str
+    password: str
+    base: BaseURL
+
+    name: ClassVar[str]
+    login_path: ClassVar[str]
+    check: ClassVar[str] = "the email and password"
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return (self.email,)
+
+    def login_call(self) -> AuthCall:
+        payload = {"email": self.email, "password": self.password}
+        return AuthCall.post_json(self.name, "login", self.base.join(self.login_path), payload)
+
+    def __repr__(self) -> str:
+        return f"email={self.email!r}, base_url={self.base.url!r}"

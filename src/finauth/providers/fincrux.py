@@ -15,7 +15,8 @@ import requests
 from .._auth import LoginAuth
 from .._config import credential, from_environ
 from .._httpx import RequestView
-from .._origin import BaseURL, parse_base_url
+from .._origin import parse_base_url
+from .._provider import EmailLogin
 from .._requests import PreparedView
 from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, text
@@ -29,24 +30,13 @@ REFRESH_PATH = "/api/auth/token/refresh/"
 
 
 @dataclass(frozen=True, repr=False)
-class Fincrux:
+class Fincrux(EmailLogin):
     """The Fincrux login: POST email and password, get `access` and `refresh` JWTs."""
 
-    email: str
-    password: str
-    base: BaseURL
     refresh_path: str = REFRESH_PATH
 
     name: ClassVar[str] = NAME
-    check: ClassVar[str] = "the email and password"
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        return (self.email,)
-
-    def login_call(self) -> AuthCall:
-        payload = {"email": self.email, "password": self.password}
-        return AuthCall.post_json(NAME, "login", self.base.join(LOGIN_PATH), payload)
+    login_path: ClassVar[str] = LOGIN_PATH
 
     def refresh_call(self, token: Token) -> AuthCall | None:
         if token.refresh_token is None:
@@ -70,9 +60,6 @@ class Fincrux:
 
     def withdraw(self, request: Outgoing) -> None:
         request.headers.pop("Authorization", None)
-
-    def __repr__(self) -> str:
-        return f"email={self.email!r}, base_url={self.base.url!r}"
 
 
 class FincruxJWTAuth(LoginAuth):

@@ -16,7 +16,8 @@ import requests
 from .._auth import LoginAuth
 from .._config import credential, from_environ
 from .._errors import ConfigurationError
-from .._origin import BaseURL, parse_base_url
+from .._origin import parse_base_url
+from .._provider import EmailLogin
 from .._requests import RequestsAuth, answer_from
 from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, parse_json, text
@@ -36,24 +37,13 @@ Scheme = Literal["cookie", "bearer"]
 
 
 @dataclass(frozen=True, repr=False)
-class Finvera:
+class Finvera(EmailLogin):
     """The Finvera login: POST email and password, get the tokens as cookies."""
 
-    email: str
-    password: str
-    base: BaseURL
     scheme: Scheme = "cookie"
 
     name: ClassVar[str] = NAME
-    check: ClassVar[str] = "the email and password"
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        return (self.email,)
-
-    def login_call(self) -> AuthCall:
-        payload = {"email": self.email, "password": self.password}
-        return AuthCall.post_json(NAME, "login", self.base.join(LOGIN_PATH), payload)
+    login_path: ClassVar[str] = LOGIN_PATH
 
     def refresh_call(self, token: Token) -> AuthCall | None:
         if token.refresh_token is None:
@@ -99,7 +89,7 @@ class Finvera:
             request.headers.pop("Cookie", None)
 
     def __repr__(self) -> str:
-        return f"email={self.email!r}, base_url={self.base.url!r}, scheme={self.scheme!r}"
+        return f"{super().__repr__()}, scheme={self.scheme!r}"
 
 
 class FinveraCookieAuth(LoginAuth):
