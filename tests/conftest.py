@@ -48,8 +48,8 @@ class Rig:
 
     def auth(self, **options: Any) -> LoginAuth:
         """The provider's auth for the emulator's account; `options` override."""
-        options.setdefault("base_url", self.base_url)
-        auth: LoginAuth = self.emulator.auth_class(**self.emulator.credentials(), **options)
+        options = {**self.emulator.credentials(), "base_url": self.base_url, **options}
+        auth: LoginAuth = self.emulator.auth_class(**options)
         self.stack.callback(auth.close)
         return auth
 

@@ -61,15 +61,30 @@ Steps = Generator[Step, Any, T]
 
 class _Cached(NamedTuple):
     token: Token
-    renew_at: float
-    """`time.time()` from which the token counts as expiring (R3)."""
+    expires: float
+    """`token.expires_at` as a timestamp, so the common path compares two floats."""
+
+
+class _LocalCopy:
+    """The last token seen, kept in front of the store; twin flows share one.
+
+    One attribute holding an immutable pair, so threads read it whole.
+    """
+
+    cached: _Cached | None = None
 
 
 class TokenFlow:
     """One account's token: where it is kept, when it is renewed, and how."""
 
     def __init__(
-        self, provider: Provider, store: TokenStore, *, refresh_margin: float, timeout: float
+        self,
+        provider: Provider,
+        store: TokenStore,
+        *,
+        refresh_margin: float,
+        timeout: float,
+        local: _LocalCopy | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
@@ -77,21 +92,27 @@ class TokenFlow:
         self._margin = refresh_margin
         self._timeout = timeout
         self._flight = flight_for(store, self.key)
-        self._cached: _Cached | None = None
+        self._local = local or _LocalCopy()
 
     def twin(self, provider: Provider) -> TokenFlow:
         """A flow for the same token, presented another way by `provider`."""
-        return TokenFlow(provider, self.store, refresh_margin=self._margin, timeout=self._timeout)
+        return TokenFlow(
+            provider,
+            self.store,
+            refresh_margin=self._margin,
+            timeout=self._timeout,
+            local=self._local,
+        )
 
     @property
     def token(self) -> Token | None:
         """The current token, from the local copy or the store; never logs in."""
-        cached = self._cached
+        cached = self._local.cached
         return cached.token if cached is not None else self._reload()
 
     def invalidate(self) -> None:
         """Forget the token, here and in the store: the next request logs in."""
-        self._cached = None
+        self._local.cached = None
         self.store.delete(self.key)
 
     def login(self) -> Steps[Token]:
@@ -137,8 +158,8 @@ class TokenFlow:
 
     def _usable(self) -> Token | None:
         """The common case, kept to a memory read: a cached token, not yet expiring."""
-        cached = self._cached
-        if cached is not None and time.time() < cached.renew_at:
+        cached = self._local.cached
+        if cached is not None and time.time() + self._margin < cached.expires:
             return cached.token
         return None
 
@@ -234,9 +255,7 @@ class TokenFlow:
         return token
 
     def _remember(self, token: Token | None) -> None:
-        self._cached = (
-            None if token is None else _Cached(token, token.expires_at.timestamp() - self._margin)
-        )
+        self._local.cached = None if token is None else _Cached(token, token.expires_at.timestamp())
 
 
 def _duration(seconds: float) -> str:

@@ -63,8 +63,8 @@ class FinHub:
         )
 
     def refresh_call(self, token: Token) -> AuthCall | None:
-        session_id = token.extra.get("session_id")
-        if token.refresh_token is None or not isinstance(session_id, str):
+        session_id = text(token.extra.get("session_id"))
+        if not token.refresh_token or session_id is None:
             return None
         return AuthCall.post_json(
             NAME,
@@ -130,7 +130,7 @@ _EXPIRES_AT = re.compile(
 
 
 def parse_expires_at(value: object) -> datetime | None:
-    """FinHub's `expiresAt`, e.g. `2026-01-13T22:21:48.9745432`, as an aware datetime.
+    """FinHub's `expiresAt`, e.g. `2026-01-13T22:21:48.9745432`, as a UTC datetime.
 
     Seven fractional digits and no zone: 3.10's `fromisoformat` rejects that, so
     the fraction is cut to microseconds here, and a missing zone is read as UTC.
@@ -140,16 +140,17 @@ def parse_expires_at(value: object) -> datetime | None:
     if match is None:
         return None
     day, clock, fraction, zone = match.groups()
+    offset = timedelta(0)
+    if zone is not None and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:]))
     try:
         moment = datetime.fromisoformat(f"{day}T{clock}")
-    except ValueError:
+        moment += timedelta(microseconds=int((fraction or "0")[:6].ljust(6, "0")))
+        # In UTC now, so that a moment that cannot be expressed there fails here.
+        return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    moment += timedelta(microseconds=int((fraction or "0")[:6].ljust(6, "0")))
-    if zone is None or zone.upper() == "Z":
-        return moment.replace(tzinfo=timezone.utc)
-    sign = -1 if zone[0] == "-" else 1
-    hours, minutes = int(zone[1:3]), int(zone[-2:])
-    return moment.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
 
 
 class FinHubSessionAuth(LoginAuth):

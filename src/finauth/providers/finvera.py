@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from http.cookies import CookieError, Morsel, SimpleCookie
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -174,7 +173,7 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
     cookies = _set_cookies(answer)
     body = _optional_json(answer)
     access_cookie = cookies.get(ACCESS_COOKIE)
-    if access_cookie is not None and _expired(access_cookie):
+    if access_cookie is not None and access_cookie.expired:
         raise answer.unusable(f"its {ACCESS_COOKIE} cookie has already expired")
     access = (
         access_cookie.value
@@ -185,12 +184,12 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
         raise answer.unusable(f"it set no {ACCESS_COOKIE} cookie and its body holds no token")
     refresh_cookie = cookies.get(REFRESH_COOKIE)
     if refresh_cookie is not None:
-        refresh = None if _expired(refresh_cookie) else refresh_cookie.value or None
+        refresh = None if refresh_cookie.expired else refresh_cookie.value or None
     else:
         refresh = text(body.get("refresh_token")) or previous_refresh
     lifetime = body.get("expires_in")
     if not isinstance(lifetime, int | float) and access_cookie is not None:
-        lifetime = _max_age(access_cookie)
+        lifetime = access_cookie.max_age
     return issue_token(
         access,
         refresh,
@@ -200,38 +199,52 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
     )
 
 
-def _set_cookies(answer: Answer) -> dict[str, Morsel[str]]:
-    """Every cookie the answer sets; one SimpleCookie per header, as each is one cookie."""
-    found: dict[str, Morsel[str]] = {}
-    for header in answer.header_values("Set-Cookie"):
-        jar: SimpleCookie = SimpleCookie()
+@dataclass(frozen=True)
+class _SetCookie:
+    """One `Set-Cookie` line: the cookie, and the attributes that say when it ends."""
+
+    value: str
+    attributes: Mapping[str, str]
+
+    @property
+    def max_age(self) -> int | None:
         try:
-            jar.load(header)
-        except CookieError:
+            return int(self.attributes["max-age"])
+        except (KeyError, ValueError):
+            return None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the line deletes its cookie rather than sets it (Max-Age ≤ 0, a past Expires)."""
+        if self.max_age is not None:
+            return self.max_age <= 0
+        try:
+            expires = parsedate_to_datetime(self.attributes["expires"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            return False
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=timezone.utc)
+        return expires <= datetime.now(timezone.utc)
+
+
+def _set_cookies(answer: Answer) -> dict[str, _SetCookie]:
+    """Every cookie the answer sets, read as RFC 6265 §5.2 says.
+
+    By hand, not with `http.cookies.SimpleCookie`: before Python 3.14 that drops
+    a whole cookie at an attribute it does not know, such as `Partitioned`.
+    """
+    found: dict[str, _SetCookie] = {}
+    for line in answer.header_values("Set-Cookie"):
+        pair, *attributes = line.split(";")
+        name, has_value, value = pair.partition("=")
+        if not has_value or not name.strip():
             continue
-        found.update(jar)
+        known = {}
+        for attribute in attributes:
+            key, _, argument = attribute.partition("=")
+            known[key.strip().lower()] = argument.strip()
+        found[name.strip()] = _SetCookie(value.strip().strip('"'), known)
     return found
-
-
-def _expired(cookie: Morsel[str]) -> bool:
-    """Whether a Set-Cookie deletes its cookie rather than sets it (Max-Age ≤ 0, a past Expires)."""
-    max_age = _max_age(cookie)
-    if max_age is not None:
-        return max_age <= 0
-    try:
-        expires = parsedate_to_datetime(cookie["expires"])
-    except (TypeError, ValueError, IndexError):
-        return False
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=timezone.utc)
-    return expires <= datetime.now(timezone.utc)
-
-
-def _max_age(cookie: Morsel[str]) -> int | None:
-    try:
-        return int(cookie["max-age"])
-    except ValueError:
-        return None
 
 
 def _optional_json(answer: Answer) -> Mapping[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import secrets
 import threading
@@ -224,7 +225,7 @@ class Emulator:
     # -- tokens ------------------------------------------------------------------------
     def issue(self, kind: str, **claims: Any) -> str:
         """A real HS256 JWT of `kind` ("access" or "refresh"), live until revoked or expired."""
-        now = round(time.time(), 3)
+        now = math.floor(time.time() * 1000) / 1000  # never in the future: PyJWT checks iat
         ttl = self.token_ttl if kind == "access" else self.refresh_ttl
         jti = uuid.uuid4().hex
         self._live[kind].add(jti)
