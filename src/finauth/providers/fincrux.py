@@ -39,7 +39,7 @@ class Fincrux(EmailLogin):
     login_path: ClassVar[str] = LOGIN_PATH
 
     def refresh_call(self, token: Token) -> AuthCall | None:
-        if token.refresh_token is None:
+        if not token.refresh_token:
             return None
         payload = {"refresh": token.refresh_token}
         return AuthCall.post_json(NAME, "refresh", self.base.join(self.refresh_path), payload)

@@ -45,7 +45,7 @@ class Finvera(EmailLogin):
     login_path: ClassVar[str] = LOGIN_PATH
 
     def refresh_call(self, token: Token) -> AuthCall | None:
-        if token.refresh_token is None:
+        if not token.refresh_token:
             return None
         return AuthCall(
             NAME,
