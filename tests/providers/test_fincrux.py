@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 import requests
-from requests.structures import CaseInsensitiveDict
 
+from fakes import FakeRequest
 from finauth import (
     ConfigurationError,
     FincruxAPIKeyAuth,
@@ -22,7 +22,7 @@ from finauth import (
     LoginError,
     ProviderResponseError,
 )
-from finauth._origin import Origin, origin_of, parse_base_url
+from finauth._origin import parse_base_url
 from finauth._token import Token
 from finauth._wire import Answer, AuthCall
 from finauth.providers.fincrux import Fincrux, with_query_parameter
@@ -70,29 +70,6 @@ def login_body(**fields: Any) -> dict[str, Any]:
 
 def a_token(refresh: str | None = "refresh-1") -> Token:
     return Token(access_jwt(), refresh, RECEIVED + timedelta(hours=1), RECEIVED)
-
-
-class FakeRequest:
-    """The smallest `Outgoing`: what a provider touches of the user's request."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        self.url = url
-        self._headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
-
-    @property
-    def headers(self) -> CaseInsensitiveDict[str]:
-        return self._headers
-
-    @property
-    def origin(self) -> Origin | None:
-        return origin_of(self.url)
-
-    @property
-    def replayable(self) -> bool:
-        return True
-
-    def rewind(self) -> None:
-        pass
 
 
 # --- login_call / refresh_call -----------------------------------------------------------

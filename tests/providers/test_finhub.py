@@ -13,9 +13,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import jwt
 import pytest
-from requests.structures import CaseInsensitiveDict
 
 import finauth.providers.finhub as finhub_module
+from fakes import FakeRequest
 from finauth import (
     ConfigurationError,
     FinauthError,
@@ -24,7 +24,7 @@ from finauth import (
     LoginError,
     ProviderResponseError,
 )
-from finauth._origin import Origin, origin_of, parse_base_url
+from finauth._origin import parse_base_url
 from finauth._token import Token
 from finauth._wire import Answer, AuthCall
 from finauth.providers.finhub import FinHub, parse_expires_at
@@ -114,29 +114,6 @@ def refresh_call(previous: Token) -> AuthCall:
     call = provider().refresh_call(previous)
     assert call is not None
     return call
-
-
-class FakeRequest:
-    """The smallest `Outgoing`: what a provider touches of the user's request."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        self.url = url
-        self._headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
-
-    @property
-    def headers(self) -> CaseInsensitiveDict[str]:
-        return self._headers
-
-    @property
-    def origin(self) -> Origin | None:
-        return origin_of(self.url)
-
-    @property
-    def replayable(self) -> bool:
-        return True
-
-    def rewind(self) -> None:
-        pass
 
 
 def header_names(request: FakeRequest, name: str) -> list[str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import jwt
 import pytest
-from requests.structures import CaseInsensitiveDict
 
+from fakes import FakeRequest
 from finauth import (
     ConfigurationError,
     FinauthError,
@@ -19,7 +19,7 @@ from finauth import (
     InsecureTransportError,
     ProviderResponseError,
 )
-from finauth._origin import Origin, origin_of, parse_base_url
+from finauth._origin import parse_base_url
 from finauth._token import Token
 from finauth._wire import Answer, AuthCall
 from finauth.providers.finvera import Finvera
@@ -123,29 +123,6 @@ def cookie_pairs(header: str | None) -> list[tuple[str, str]]:
         name, _, value = pair.strip().partition("=")
         pairs.append((name, value))
     return pairs
-
-
-class FakeRequest:
-    """The smallest `Outgoing`: what a provider touches of the user's request."""
-
-    def __init__(self, url: str = NEWS, headers: dict[str, str] | None = None) -> None:
-        self.url = url
-        self._headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
-
-    @property
-    def headers(self) -> CaseInsensitiveDict[str]:
-        return self._headers
-
-    @property
-    def origin(self) -> Origin | None:
-        return origin_of(self.url)
-
-    @property
-    def replayable(self) -> bool:
-        return True
-
-    def rewind(self) -> None:
-        pass
 
 
 def a_token(access: str = "access-NEW") -> Token:
@@ -528,7 +505,7 @@ def test_read_refresh_without_an_access_cookie_names_the_refresh_endpoint() -> N
 )
 def test_apply_cookie_scheme(before: str | None, after: str) -> None:
     headers = {} if before is None else {"Cookie": before}
-    request = FakeRequest(headers={**headers, "X-Keep": "1", "Authorization": "Basic theirs"})
+    request = FakeRequest(NEWS, headers={**headers, "X-Keep": "1", "Authorization": "Basic theirs"})
     finvera().apply(request, a_token())
     assert request.headers["Cookie"] == after
     names = [name for name, _ in cookie_pairs(request.headers["Cookie"])]
@@ -541,7 +518,7 @@ def test_apply_cookie_scheme(before: str | None, after: str) -> None:
 
 def test_apply_again_with_a_new_token_replaces_the_old_one() -> None:
     provider = finvera()
-    request = FakeRequest(headers={"Cookie": "other=1"})
+    request = FakeRequest(NEWS, headers={"Cookie": "other=1"})
     provider.apply(request, a_token("first"))
     provider.apply(request, a_token("second"))
     assert request.headers["Cookie"] == "other=1; DT_AUTH_TOKEN=second"
@@ -557,7 +534,7 @@ def test_apply_again_with_a_new_token_replaces_the_old_one() -> None:
 )
 def test_withdraw_takes_back_exactly_what_apply_attached(headers: dict[str, str]) -> None:
     provider = finvera()
-    request = FakeRequest(headers={**headers, "X-Keep": "1"})
+    request = FakeRequest(NEWS, headers={**headers, "X-Keep": "1"})
     provider.apply(request, a_token())
     provider.withdraw(request)
     assert dict(request.headers) == {**headers, "X-Keep": "1"}
@@ -577,7 +554,7 @@ def test_withdraw_takes_back_exactly_what_apply_attached(headers: dict[str, str]
 )
 def test_apply_bearer_scheme(before: str | None, after: str | None) -> None:
     headers = {} if before is None else {"Cookie": before}
-    request = FakeRequest(headers={**headers, "authorization": "Bearer stale"})
+    request = FakeRequest(NEWS, headers={**headers, "authorization": "Bearer stale"})
     finvera(scheme="bearer").apply(request, a_token())
     assert request.headers["Authorization"] == "Bearer access-NEW"
     assert len([key for key in request.headers if key.lower() == "authorization"]) == 1
@@ -591,7 +568,7 @@ def test_bearer_withdraw_takes_back_the_header_and_keeps_other_cookies(
 ) -> None:
     provider = finvera(scheme="bearer")
     headers = {} if cookie is None else {"Cookie": cookie}
-    request = FakeRequest(headers={**headers, "X-Keep": "1"})
+    request = FakeRequest(NEWS, headers={**headers, "X-Keep": "1"})
     provider.apply(request, a_token())
     provider.withdraw(request)
     assert dict(request.headers) == {**headers, "X-Keep": "1"}
