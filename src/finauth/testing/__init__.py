@@ -1,17 +1,19 @@
 """Offline stand-ins for the providers' auth, for tests, the demo and the sandbox.
 
 Each emulator is one request -> response function (`Emulator.handle`), served
-in-process (`httpx_transport()`, `requests_adapter()`) or over loopback HTTP
-(`EmulatorServer`).
+in-process (`httpx_transport()`, `requests_adapter()`), over loopback HTTP
+(`EmulatorServer`), or as a `Stub` that requests and httpx reach at the
+provider's own URL (what the pytest plugin's fixtures are; `open_stub` makes
+one for a fixture of your own, of any scope).
 """
 
-from ._emulator import Call, Emulator, Reply
+from ._catalog import EMULATORS
+from ._emulator import Call, Emulator, Reply, UnmatchedRequest
 from ._server import EmulatorServer
 from .fincrux import FincruxEmulator
 from .finhub import FinHubEmulator
 from .finvera import FinveraEmulator
-
-EMULATORS: tuple[type[Emulator], ...] = (FincruxEmulator, FinveraEmulator, FinHubEmulator)
+from .stub import Stub, open_stub
 
 __all__ = [
     "EMULATORS",
@@ -22,4 +24,7 @@ __all__ = [
     "FincruxEmulator",
     "FinveraEmulator",
     "Reply",
+    "Stub",
+    "UnmatchedRequest",
+    "open_stub",
 ]

@@ -44,6 +44,10 @@ class Call:
         return json.loads(self.body)
 
 
+class UnmatchedRequest(AssertionError):
+    """A request to an in-process emulator that no route answers: a mistake in the test."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the emulator answers."""
@@ -81,6 +85,10 @@ class Emulator:
         """Seconds an access token issued from now on stays valid."""
         self.refresh_ttl = 30 * 86400.0
         self.prefix = prefix.rstrip("/")
+        self.strict = False
+        """Raise UnmatchedRequest for a request no route answers, instead of a 404."""
+        self.unmatched: list[str] = []
+        """What each unanswered request raised, when strict."""
         self.calls: list[Call] = []
         self.logins = 0
         """Login requests received, whatever they were answered."""
@@ -278,6 +286,12 @@ class Emulator:
             for method, path in [*self.auth_endpoints(), *self._routes]
         )
         message = f"{self.name} emulator: no route for {call.method} {call.path}"
+        if self.strict:
+            self.unmatched.append(
+                f"{message}. Routes: {', '.join(known)}. "
+                "Add one with route(method, path, json=...)."
+            )
+            raise UnmatchedRequest(self.unmatched[-1])
         return Reply.json({"message": message, "routes": known}, 404)
 
 

@@ -1,0 +1,67 @@
+"""finauth's pytest plugin: offline stand-ins for each provider's auth.
+
+Fixtures `fincrux_stub`, `finvera_stub` and `finhub_stub` each answer one
+provider's login, refresh and protected API, in-process, for requests and httpx
+alike, at the provider's production URL unless told otherwise. Loading the
+plugin imports pytest and nothing else; requests and httpx are imported when a
+fixture is first used. There are no autouse fixtures.
+
+Options come from a marker of the fixture's name, merged from module, class and
+test, the closest winning:
+
+    @pytest.mark.fincrux_stub(token_ttl=5, base_url="https://fincrux.internal")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from finauth.testing.stub import Stub
+
+STUBS = {"fincrux_stub": "Fincrux", "finvera_stub": "Finvera", "finhub_stub": "FinHub"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for fixture, provider in STUBS.items():
+        config.addinivalue_line(
+            "markers",
+            f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url, "
+            f"prefix, or the {provider} account's credentials",
+        )
+
+
+def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
+    try:
+        from finauth.testing.stub import open_stub
+    except ImportError as error:
+        pytest.fail(
+            f"{fixture} needs {error.name}, which is not installed: pip install finauth",
+            pytrace=False,
+        )
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(fixture))):
+        options.update(marker.kwargs)
+    with open_stub(STUBS[fixture], **options) as stub:
+        yield stub
+
+
+@pytest.fixture
+def fincrux_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
+    """Fincrux's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
+    yield from _stub(request, "fincrux_stub")
+
+
+@pytest.fixture
+def finvera_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
+    """Finvera's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
+    yield from _stub(request, "finvera_stub")
+
+
+@pytest.fixture
+def finhub_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
+    """FinHub's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
+    yield from _stub(request, "finhub_stub")
