@@ -29,8 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for fixture, provider in STUBS.items():
         config.addinivalue_line(
             "markers",
-            f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url, "
-            f"prefix, or the {provider} account's credentials",
+            f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url "
+            f"(a path in it prefixes every endpoint), or the {provider} account's credentials",
         )
 
 
@@ -38,14 +38,21 @@ def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
     try:
         from finauth.testing.stub import open_stub
     except ImportError as error:
-        pytest.fail(
-            f"{fixture} needs {error.name}, which is not installed: pip install finauth",
-            pytrace=False,
-        )
+        missing = error.name or "a dependency of finauth"
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(f"{fixture} needs {missing}, which is missing: pip install {missing}", False)
     options: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers(fixture))):
+        if marker.args:
+            pytest.fail(f"@pytest.mark.{fixture} takes keyword options only", pytrace=False)
         options.update(marker.kwargs)
-    with open_stub(STUBS[fixture], **options) as stub:
+    try:
+        stub = open_stub(STUBS[fixture], **options)
+    except (TypeError, ValueError) as error:
+        pytest.fail(f"@pytest.mark.{fixture}: {error}", pytrace=False)
+    with stub:
         yield stub
 
 

@@ -148,5 +148,7 @@ def test_threads_and_an_event_loop_share_one_auth(rig: Rig) -> None:
         loop_thread.join(timeout=60)
 
     assert statuses == [200] * 80
-    assert rig.emulator.logins in (1, 2)
+    # One flight per world: two logins at most. FinHub ends a user's older session when
+    # a new one starts, so the world left holding the ended one recovers with one more.
+    assert 1 <= rig.emulator.logins <= (3 if rig.emulator.name == "FinHub" else 2)
     assert rig.emulator.refreshes == 0

@@ -9,12 +9,13 @@ hands every other request on, untouched, to whatever would have carried it.
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -41,8 +42,11 @@ class Stub:
         if origin is None:
             raise ValueError(f"{emulator.name} stub: base_url must be an http(s) URL")
         self.origin: Origin = origin
+        emulator.prefix = urlsplit(self.base_url).path  # a path in base_url prefixes endpoints
         self.adapter = emulator.requests_adapter()
         self.transport = emulator.httpx_transport()
+        self.registered: set[str] = set()
+        """Client families ("requests", "httpx") a registered mock answers for this stub."""
 
     def __getattr__(self, name: str) -> Any:
         credentials = self.__dict__["emulator"].credentials()
@@ -110,24 +114,31 @@ class Stub:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        """Stop, and fail if any request went unanswered, even if the code swallowed it."""
         self.stop()
+        if exc_type is None and self.emulator.unmatched:
+            raise UnmatchedRequest("\n".join(self.emulator.unmatched))
 
     def register(self, mock: Any) -> None:
-        """Install this stub's answers into a mock that insists on owning every request.
+        """Have a mock that insists on owning every request answer for this stub.
 
-        Takes a `responses.RequestsMock`, pytest-httpx's `httpx_mock` or a respx router.
+        Takes a `responses.RequestsMock`, pytest-httpx's `httpx_mock` or a respx
+        router. From then on the stub leaves that client family's requests to the
+        mock, so its routes are the ones called, as its own checks expect.
         """
-        pattern = re.compile(re.escape(self.base_url.split("//", 1)[1]).join(["^https?://", ".*"]))
+        pattern = re.compile("^https?://" + re.escape(self.base_url.split("//", 1)[1]))
         kind = type(mock).__module__.split(".")[0]
         if kind == "responses":
-            for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
-                mock.add_callback(method, pattern, callback=self._responses_callback)
+            mock.add(_responses_route(pattern, self._responses_callback))
+            self.registered.add("requests")
         elif kind == "pytest_httpx":
             mock.add_callback(
                 self.transport.handle_request, url=pattern, is_reusable=True, is_optional=True
             )
+            self.registered.add("httpx")
         elif kind == "respx":
             mock.route(url__regex=pattern.pattern).mock(side_effect=self.transport.handle_request)
+            self.registered.add("httpx")
         else:
             raise TypeError(
                 f"{self.emulator.name} stub cannot register into {type(mock).__name__}; "
@@ -144,71 +155,110 @@ class Stub:
         return f"<{self.emulator.name} stub for {self.base_url}>"
 
 
-@contextmanager
-def open_stub(provider: str, *, base_url: str | None = None, **options: Any) -> Iterator[Stub]:
-    """A started stub of `provider` ("Fincrux", "Finvera", "FinHub"); `options` go to its emulator.
+def open_stub(provider: str, *, base_url: str | None = None, **options: Any) -> Stub:
+    """A stub of `provider` ("Fincrux", "Finvera", "FinHub"), to use with `with`.
 
-    Fails the calling test if any request went unanswered, even if the code
-    under test swallowed the error.
+    `options` set the emulator's `token_ttl` and the account it accepts; anything
+    else is refused here, before the stub starts.
     """
-    emulator = next(emulator for emulator in EMULATORS if emulator.name.lower() == provider.lower())
-    with Stub(emulator(**options), base_url=base_url) as stub:
-        yield stub
-    if stub.emulator.unmatched:
-        raise UnmatchedRequest("\n".join(stub.emulator.unmatched))
+    emulator = next((each for each in EMULATORS if each.name.lower() == provider.lower()), None)
+    if emulator is None:
+        names = ", ".join(each.name for each in EMULATORS)
+        raise ValueError(f"no stub for provider {provider!r}; there are stubs for {names}")
+    known = stub_options(emulator)
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(
+            f"{emulator.name} stub: unknown option(s) {', '.join(sorted(unknown))}; "
+            f"it takes {', '.join(sorted(known | {'base_url'}))}"
+        )
+    return Stub(emulator(**options), base_url=base_url)
+
+
+def _responses_route(pattern: re.Pattern[str], callback: Callable[..., Any]) -> Any:
+    """One `responses` route for every method of the stub's origin.
+
+    One, not one per method: responses' `assert_all_requests_are_fired` would
+    fail for each method the test never used.
+    """
+    import responses
+
+    class StubRoute(responses.CallbackResponse):
+        def matches(self, request: Any) -> tuple[bool, str]:
+            if pattern.match(request.url or ""):
+                return True, ""
+            return False, "URL does not match"
+
+    return StubRoute("GET", pattern, callback=callback)
+
+
+def stub_options(emulator: type[Emulator]) -> set[str]:
+    """What a stub of `emulator` can be given, besides `base_url`: its account and token_ttl."""
+    parameters = inspect.signature(emulator.__init__).parameters
+    named = {
+        name for name, parameter in parameters.items() if parameter.kind is parameter.KEYWORD_ONLY
+    }
+    return {"token_ttl", *named, *emulator().credentials()} - {"prefix"}
 
 
 class _Hooks:
-    """The client hooks every active stub shares, installed when the first stub starts."""
+    """The client hooks every active stub shares."""
 
     def __init__(self) -> None:
         self._stubs: list[Stub] = []
         self._lock = threading.Lock()
-        self._installed = False
+        self._mine: dict[tuple[type, str], Callable[..., Any]] = {}
 
     def add(self, stub: Stub) -> None:
         with self._lock:
             if any(active.origin == stub.origin for active in self._stubs):
                 raise ValueError(f"a stub already answers {stub.base_url}")
             self._stubs.append(stub)
-            if not self._installed:
-                self._install()
-                self._installed = True
+            self._outermost()
 
     def remove(self, stub: Stub) -> None:
         with self._lock:
             self._stubs.remove(stub)
 
-    def stub_for(self, url: object) -> Stub | None:
+    def stub_for(self, url: object, family: str) -> Stub | None:
         origin = origin_of(str(url))
-        return next((stub for stub in self._stubs if stub.origin == origin), None)
+        return next(
+            (
+                stub
+                for stub in self._stubs
+                if stub.origin == origin and family not in stub.registered
+            ),
+            None,
+        )
 
-    def _install(self) -> None:
-        """Hook the clients; while no stub is active, the hooks hand every request on.
+    def _outermost(self) -> None:
+        """Hook each client where it chooses how to send, on top of whatever is there.
 
-        They are never taken out: another library may have wrapped them since, and
-        putting back what was there before would undo its patch, or leave it
-        pointing at ours.
+        Done at every start: a mock that patched the same place before this stub
+        started is wrapped, so the stub still sees its requests first; one that
+        put back an earlier function since is wrapped again. Hooks are never
+        taken out, since another library may have wrapped them meanwhile; with
+        no stub active they hand every request on.
         """
-        hooks = self
-        get_adapter = requests.Session.get_adapter
+        places = (
+            (requests.Session, "get_adapter", "requests", "adapter"),
+            (httpx.Client, "_transport_for_url", "httpx", "transport"),
+            (httpx.AsyncClient, "_transport_for_url", "httpx", "transport"),
+        )
+        for owner, name, family, answer in places:
+            current = owner.__dict__[name]
+            if current is self._mine.get((owner, name)):
+                continue
+            hook = self._hook(current, family, answer)
+            setattr(owner, name, hook)
+            self._mine[owner, name] = hook
 
-        def stubbed_get_adapter(session: requests.Session, url: str) -> Any:
-            stub = hooks.stub_for(url)
-            return stub.adapter if stub is not None else get_adapter(session, url)
+    def _hook(self, original: Callable[..., Any], family: str, answer: str) -> Callable[..., Any]:
+        def hook(client: Any, url: Any) -> Any:
+            stub = self.stub_for(url, family)
+            return getattr(stub, answer) if stub is not None else original(client, url)
 
-        for client in (httpx.Client, httpx.AsyncClient):
-
-            def stubbed_transport_for_url(
-                self: Any,
-                url: httpx.URL,
-                original: Callable[..., Any] = client._transport_for_url,
-            ) -> Any:
-                stub = hooks.stub_for(url)
-                return stub.transport if stub is not None else original(self, url)
-
-            client._transport_for_url = stubbed_transport_for_url  # type: ignore[method-assign]
-        requests.Session.get_adapter = stubbed_get_adapter  # type: ignore[method-assign,assignment]
+        return hook
 
 
 _hooks = _Hooks()
