@@ -49,7 +49,8 @@ class Stub:
         """Client families ("requests", "httpx") a registered mock answers for this stub."""
 
     def __getattr__(self, name: str) -> Any:
-        credentials = self.__dict__["emulator"].credentials()
+        emulator = self.__dict__.get("emulator")  # absent while copy or pickle rebuild a stub
+        credentials = emulator.credentials() if emulator is not None else {}
         if name in credentials:
             return credentials[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
