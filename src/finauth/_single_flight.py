@@ -1,9 +1,9 @@
-"""Single flight (R6, R12): one renewal at a time per token, per world.
+"""Single flight (R6, R12): one renewal of a token at a time in the process.
 
-A world is the set of threads, or one event loop. Threads share a
-`threading.Lock`; each event loop (asyncio or trio) gets its own `anyio.Lock`,
-so waiting tasks yield to the loop instead of blocking it. Auth objects that
-share a store and a key share a Flight, so they share its locks too.
+Threads take a `threading.Lock`. Each event loop (asyncio or trio) also gets an
+`anyio.Lock`, so that its tasks queue without blocking the loop; the one task
+at the head then takes the thread lock too (see `_worlds.in_loop`). Auth
+objects that share a store and a key share a Flight, so they share its locks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import anyio
 
 
 class Flight:
-    """The right to renew one token."""
+    """The right to renew one token: a thread lock, and a queue per event loop."""
 
     def __init__(self) -> None:
         self.thread_lock = threading.Lock()

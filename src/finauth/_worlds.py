@@ -3,6 +3,12 @@
 These are the only flow steps that need no HTTP client, so both requests and
 httpx's sync client share `in_thread`, and httpx's async client uses `in_loop`,
 which works under asyncio and trio and never blocks the loop.
+
+One renewal at a time in the whole process: threads wait on the flight's
+thread lock; a task first takes its own loop's lock (so one task per loop
+contends), then takes the same thread lock without blocking, yielding to the
+loop between tries. R12 would allow one flight per world, but a provider such
+as FinHub, whose new session ends the previous one, shows why one is better.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from collections.abc import Callable
 import anyio
 
 from ._flow import Acquire, Pause
+
+RETRY_INTERVAL = 0.005
+"""Seconds a task waits before trying again for a lock another world holds."""
 
 
 def in_thread(step: Pause | Acquire) -> Callable[[], None] | None:
@@ -27,8 +36,19 @@ async def in_loop(step: Pause | Acquire) -> Callable[[], None] | None:
     if isinstance(step, Pause):
         await anyio.sleep(step.seconds)
         return None
-    lock = step.flight.loop_lock()
+    loop_lock, thread_lock = step.flight.loop_lock(), step.flight.thread_lock
     with anyio.move_on_after(step.timeout):
-        await lock.acquire()
-        return lock.release
+        await loop_lock.acquire()
+        try:
+            while not thread_lock.acquire(blocking=False):
+                await anyio.sleep(RETRY_INTERVAL)
+        except BaseException:  # cancelled, or the wait ran out
+            loop_lock.release()
+            raise
+
+        def release() -> None:
+            thread_lock.release()
+            loop_lock.release()
+
+        return release
     return None

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
+import trio
 
 from finauth._flow import Acquire, Pause
 from finauth._single_flight import Flight
@@ -100,9 +101,10 @@ def test_in_loop_acquire_gives_a_release_function(backend: str) -> None:
         release = await in_loop(Acquire(flight, timeout=0.05))
         assert release is not None
         assert lock.locked()
-        assert not flight.thread_lock.locked()  # a loop waits on its own lock, not the threads'
+        assert flight.thread_lock.locked()  # one flight in the process: the threads wait too
         release()
         assert not lock.locked()
+        assert not flight.thread_lock.locked()
 
     run_in(backend, main)
 
@@ -222,8 +224,8 @@ def test_each_loop_gets_its_own_lock() -> None:
     assert len({id(lock) for lock in locks}) == 3
 
 
-def test_loops_running_at_once_in_two_threads_do_not_share_a_lock() -> None:
-    """A task holding one loop's lock does not make another loop's task wait."""
+def test_loops_running_at_once_in_two_threads_share_one_flight() -> None:
+    """A task holding the flight in one loop makes another loop's task wait, without blocking."""
     flight = Flight()
     first_holds, second_done = threading.Event(), threading.Event()
     results: dict[str, object] = {}
@@ -237,15 +239,24 @@ def test_loops_running_at_once_in_two_threads_do_not_share_a_lock() -> None:
         release()
 
     async def second() -> None:
-        release = await in_loop(Acquire(flight, timeout=0.5))
-        results["second"] = release
-        if release is not None:
-            release()
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await trio.sleep(0.001)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ticker)
+            results["second"] = await in_loop(Acquire(flight, timeout=0.2))
+            nursery.cancel_scope.cancel()
+        results["ticks"] = ticks
 
     def second_thread() -> None:
         assert first_holds.wait(5)
         try:
-            anyio.run(second, backend="trio")
+            trio.run(second)
         finally:
             second_done.set()
 
@@ -253,4 +264,30 @@ def test_loops_running_at_once_in_two_threads_do_not_share_a_lock() -> None:
     thread.start()
     asyncio.run(first())
     thread.join(5)
-    assert callable(results["second"])
+    assert results["second"] is None  # the wait ran out: first held the flight throughout
+    assert isinstance(results["ticks"], int)
+    assert results["ticks"] > 20  # and the second loop kept running while it waited
+    assert not flight.thread_lock.locked()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_task_waits_for_a_thread_renewing_and_then_takes_the_flight(backend: str) -> None:
+    flight = Flight()
+    flight.thread_lock.acquire()
+    timer = threading.Timer(0.05, flight.thread_lock.release)
+    timer.start()
+
+    waits: list[float] = []
+
+    async def main() -> None:
+        started = anyio.current_time()
+        release = await in_loop(Acquire(flight, timeout=2.0))
+        waits.append(anyio.current_time() - started)
+        assert release is not None
+        assert flight.thread_lock.locked()
+        release()
+
+    run_in(backend, main)
+    assert 0.03 <= waits[0] < 1.0
+    timer.join()
+    assert not flight.thread_lock.locked()
