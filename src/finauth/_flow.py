@@ -125,7 +125,7 @@ class TokenFlow:
         The request is always sent at least once, as it is when it is not bound
         for the provider's origin.
         """
-        if request.origin != self.provider.base.origin:
+        if not self._ours(request):
             yield Send(request)  # R1: not ours, so sent untouched.
             return
         token = self._usable()
@@ -149,8 +149,12 @@ class TokenFlow:
         Only from requests bound for the provider's origin: others were never
         touched, and what they carry is the caller's own (R1).
         """
-        if request.origin == self.provider.base.origin:
+        if self._ours(request):
             self.provider.withdraw(request)
+
+    def _ours(self, request: Outgoing) -> bool:
+        """Whether `request` is bound for the provider's origin, where credentials go (R1)."""
+        return request.origin == self.provider.base.origin
 
     @property
     def _name(self) -> str:
