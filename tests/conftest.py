@@ -48,8 +48,7 @@ class Rig:
 
     def auth(self, **options: Any) -> LoginAuth:
         """The provider's auth for the emulator's account; `options` override."""
-        options = {**self.emulator.credentials(), "base_url": self.base_url, **options}
-        auth: LoginAuth = self.emulator.auth_class(**options)
+        auth: LoginAuth = self.emulator.auth(self.base_url, **options)
         self.stack.callback(auth.close)
         return auth
 

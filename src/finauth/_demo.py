@@ -33,9 +33,7 @@ class Case:
     emulator: Callable[[], Emulator]
 
     def auth_for(self, emulator: Emulator, base_url: str) -> LoginAuth:
-        auth: LoginAuth = emulator.auth_class(
-            **emulator.credentials(), base_url=base_url, refresh_margin=REFRESH_MARGIN
-        )
+        auth: LoginAuth = emulator.auth(base_url, refresh_margin=REFRESH_MARGIN)
         return auth
 
 

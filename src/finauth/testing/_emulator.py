@@ -130,6 +130,10 @@ class Emulator:
         """The account it accepts, keyed like the auth's constructor arguments."""
         raise NotImplementedError
 
+    def auth(self, base_url: str, **options: Any) -> Any:
+        """The provider's auth for this account at `base_url`; `options` override any argument."""
+        return self.auth_class(**{**self.credentials(), "base_url": base_url, **options})
+
     def environment(self, base_url: str) -> dict[str, str]:
         """The variables the auth's `from_env` reads, pointing at `base_url`."""
         prefix = self.name.upper()
@@ -137,6 +141,10 @@ class Emulator:
             f"{prefix}_{name.upper()}": value for name, value in self.credentials().items()
         }
         return {**variables, f"{prefix}_BASE_URL": base_url}
+
+    def refuse(self, call: Call) -> Reply | None:
+        """The provider's objection to a call before any route sees it; None for none."""
+        return None
 
     def login_failure(self, status: int) -> Reply:
         """The provider's error body for a failed login with `status`."""
@@ -200,6 +208,9 @@ class Emulator:
         """Answer one request."""
         with self._lock:
             self.calls.append(call)
+            refusal = self.refuse(call)
+            if refusal is not None:
+                return refusal
             path = call.path
             if self.prefix:
                 if not path.startswith(self.prefix + "/"):

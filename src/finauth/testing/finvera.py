@@ -70,12 +70,10 @@ class FinveraEmulator(Emulator):
     def login_failure(self, status: int) -> Reply:
         return Reply.json({"detail": "Incorrect email or password"}, status)
 
-    def handle(self, call: Call) -> Reply:
+    def refuse(self, call: Call) -> Reply | None:
         if REFRESH_COOKIE in cookies(call) and not call.path.endswith(REFRESH_PATH):
-            with self._lock:
-                self.calls.append(call)
             return Reply.json({"detail": f"{REFRESH_COOKIE} sent to {call.path}"}, 400)
-        return super().handle(call)
+        return None
 
     def _login(self, call: Call) -> Reply:
         fields = json_fields(call, "email", "password")

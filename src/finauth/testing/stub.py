@@ -58,8 +58,7 @@ class Stub:
     # -- what tests use --------------------------------------------------------------------
     def auth(self, **overrides: Any) -> LoginAuth:
         """The provider's auth, logging in to this stub; `overrides` replace any argument."""
-        arguments = {**self.emulator.credentials(), "base_url": self.base_url, **overrides}
-        auth: LoginAuth = self.emulator.auth_class(**arguments)
+        auth: LoginAuth = self.emulator.auth(self.base_url, **overrides)
         return auth
 
     def route(self, method: str, path: str, json: object = None, status: int = 200) -> None:
