@@ -20,6 +20,7 @@ import finauth._retry
 from finauth._auth import LoginAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer
 from finauth.testing._clients import Fetch, open_client
+from redis_server import RedisServer
 
 PROVIDERS = {emulator.name: emulator for emulator in EMULATORS}
 CLIENTS = {
@@ -117,3 +118,20 @@ def auth(rig: Rig) -> LoginAuth:
 @pytest.fixture
 def fetch(rig: Rig, auth: LoginAuth) -> Fetch:
     return rig.open(auth)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session; `redis_url` empties it for each test."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis database."""
+    with redis_server.client() as client:
+        client.flushall()
+    return redis_server.url

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .providers.fincrux import FincruxAPIKeyAuth, FincruxJWTAuth
     from .providers.finhub import FinHubSessionAuth
     from .providers.finvera import FinveraCookieAuth
-    from .stores import MemoryTokenStore, TokenStore
+    from .stores import FileTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore
 
 _WHERE = {
     "ConfigurationError": "._errors",
@@ -40,12 +40,15 @@ _WHERE = {
     "FincruxJWTAuth": ".providers.fincrux",
     "FinHubSessionAuth": ".providers.finhub",
     "FinveraCookieAuth": ".providers.finvera",
+    "FileTokenStore": ".stores",
     "MemoryTokenStore": ".stores",
+    "RedisTokenStore": ".stores",
     "TokenStore": ".stores",
 }
 
 __all__ = [
     "ConfigurationError",
+    "FileTokenStore",
     "FinHubSessionAuth",
     "FinauthError",
     "FincruxAPIKeyAuth",
@@ -56,6 +59,7 @@ __all__ = [
     "MemoryTokenStore",
     "ProviderResponseError",
     "RateLimitedError",
+    "RedisTokenStore",
     "Token",
     "TokenStore",
 ]

@@ -14,6 +14,7 @@ from typing import TypeVar
 import requests
 
 from ._config import seconds
+from ._errors import ConfigurationError
 from ._flow import TokenFlow
 from ._httpx import HttpxAuth
 from ._provider import Provider
@@ -39,7 +40,7 @@ class LoginAuth(RequestsAuth, HttpxAuth):
         self.timeout = seconds(provider.name, "timeout", timeout, allow_zero=False)
         self._flow = TokenFlow(
             provider,
-            store if store is not None else MemoryTokenStore(),
+            _checked(provider.name, store),
             refresh_margin=seconds(
                 provider.name, "refresh_margin", refresh_margin, allow_zero=True
             ),
@@ -94,3 +95,16 @@ class LoginAuth(RequestsAuth, HttpxAuth):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._flow.provider!r})"
+
+
+def _checked(provider: str, store: TokenStore | None) -> TokenStore:
+    """`store`, or a private MemoryTokenStore; anything without a store's methods is refused."""
+    if store is None:
+        return MemoryTokenStore()
+    if not isinstance(store, TokenStore):
+        raise ConfigurationError(
+            f"{provider}: store must have the methods of finauth.TokenStore "
+            f"(get, set, delete and lock); got a {type(store).__name__}",
+            provider=provider,
+        )
+    return store

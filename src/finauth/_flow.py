@@ -4,7 +4,8 @@
 it does no I/O itself but yields the steps it needs carried out and receives
 their results. The adapters carry them out: `AuthCall` with the user's client
 or session, `Send` by sending the user's request, `Pause` and `Acquire` in the
-current world (a thread or an event loop). So lazy login (R2), refresh with a
+current world (a thread or an event loop), and `Blocking` store calls where
+they cannot stall an event loop. So lazy login (R2), refresh with a
 fall-back to login (R3), the single re-send after a 401 (R4, R5), single flight
 (R6) and the backoff of R9 each live here and nowhere else.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from . import _retry
@@ -55,7 +58,17 @@ class Acquire:
     timeout: float
 
 
-Step = Send | AuthCall | Pause | Acquire
+@dataclass(frozen=True)
+class Blocking:
+    """Run a store call that may block on a disk or the network; the reply is its result.
+
+    A thread just calls it; an event loop runs it in a worker thread.
+    """
+
+    call: Callable[[], Any]
+
+
+Step = Send | AuthCall | Pause | Acquire | Blocking
 Steps = Generator[Step, Any, T]
 
 
@@ -108,7 +121,7 @@ class TokenFlow:
     def token(self) -> Token | None:
         """The current token, from the local copy or the store; never logs in."""
         cached = self._local.cached
-        return cached.token if cached is not None else self._reload()
+        return cached.token if cached is not None else self._remember(self.store.get(self.key))
 
     def invalidate(self) -> None:
         """Forget the token, here and in the store: the next request logs in."""
@@ -130,7 +143,7 @@ class TokenFlow:
             return
         token = self._usable()
         if token is None:
-            stale = self._reload()  # the shared store may hold a newer token
+            stale = yield from self._reload()  # the shared store may hold a newer token
             token = self._usable() or (yield from self._renewed(stale))
         self.provider.apply(request, token)
         if (yield Send(request)) != 401 or not request.replayable:
@@ -177,6 +190,13 @@ class TokenFlow:
         return self._locked(lambda: self._reuse_or_renew(stale))
 
     def _locked(self, work: Callable[[], Steps[T]]) -> Steps[T]:
+        """`work` done by one renewer at a time: in this process, then among the store's."""
+        with ExitStack() as held:
+            if (yield from self._hold_flight(held)):
+                yield from self._hold_store_lock(held)
+            return (yield from work())
+
+    def _hold_flight(self, held: ExitStack) -> Steps[bool]:
         release = yield Acquire(self._flight, self._timeout)
         if release is None:
             logger.warning(
@@ -184,14 +204,25 @@ class TokenFlow:
                 self._name,
                 self._timeout,
             )
-        try:
-            return (yield from work())
-        finally:
-            if release is not None:
-                release()
+            return False
+        held.callback(release)
+        return True
+
+    def _hold_store_lock(self, held: ExitStack) -> Steps[None]:
+        lock = self.store.lock(self.key)
+        if lock is None:
+            return
+        if (yield Blocking(lock.acquire)):
+            held.callback(lock.release)
+        else:
+            logger.warning(
+                "%s: another process kept %r's lock past its timeout; going ahead alone",
+                self._name,
+                self.store,
+            )
 
     def _reuse_or_renew(self, stale: Token | None) -> Steps[Token]:
-        current = self._reload()  # double-checked, now that the lock is ours
+        current = yield from self._reload()  # double-checked, now that the lock is ours
         if (
             current is not None
             and not current.is_expired()
@@ -206,7 +237,7 @@ class TokenFlow:
         if previous is not None and call is not None:
             try:
                 answer = yield from self._exchange(call)
-                return self._save(call, self.provider.read_refresh(answer, previous))
+                return (yield from self._save(call, self.provider.read_refresh(answer, previous)))
             except RateLimitedError:
                 raise
             except FinauthError as error:
@@ -216,7 +247,7 @@ class TokenFlow:
     def _log_in(self) -> Steps[Token]:
         call = self.provider.login_call()
         answer = yield from self._exchange(call)
-        return self._save(call, self.provider.read_login(answer))
+        return (yield from self._save(call, self.provider.read_login(answer)))
 
     def _exchange(self, call: AuthCall) -> Steps[Answer]:
         """Send `call`, retrying as R9 says, and insist on a 2xx answer."""
@@ -240,8 +271,8 @@ class TokenFlow:
         answer.raise_for_status(check, attempt)
         return answer
 
-    def _save(self, call: AuthCall, token: Token) -> Token:
-        self.store.set(self.key, token)
+    def _save(self, call: AuthCall, token: Token) -> Steps[Token]:
+        yield Blocking(partial(self.store.set, self.key, token))
         self._remember(token)
         done = "logged in" if call.purpose == "login" else "refreshed"
         logger.debug(
@@ -253,13 +284,22 @@ class TokenFlow:
         )
         return token
 
-    def _reload(self) -> Token | None:
-        token = self.store.get(self.key)
-        self._remember(token)
-        return token
+    def _reload(self) -> Steps[Token | None]:
+        """The newest token known: the store's, unless the local copy is newer.
 
-    def _remember(self, token: Token | None) -> None:
+        The store holds no newer one when it could not be reached or written, or
+        its entry expired before the token could be refreshed: the local copy
+        then still tells a waiter that its renewal is done, and still refreshes.
+        """
+        stored: Token | None = yield Blocking(partial(self.store.get, self.key))
+        cached = self._local.cached
+        if cached is not None and (stored is None or stored.obtained_at < cached.token.obtained_at):
+            return cached.token
+        return self._remember(stored)
+
+    def _remember(self, token: Token | None) -> Token | None:
         self._local.cached = None if token is None else _Cached(token, token.expires_at.timestamp())
+        return token
 
 
 def _duration(seconds: float) -> str:

@@ -50,6 +50,11 @@ class Token:
         """Whether the token expires within `margin` seconds from now."""
         return self.expires_in <= margin
 
+    def __reduce__(self) -> tuple[type[Token], tuple[Any, ...]]:
+        """Pickle (and deepcopy) `extra` as the dict it was made from: a mapping proxy cannot be."""
+        fields = (self.access_token, self.refresh_token, self.expires_at, self.obtained_at)
+        return type(self), (*fields, dict(self.extra))
+
     def __repr__(self) -> str:
         refresh = "'***'" if self.refresh_token is not None else "None"
         return (

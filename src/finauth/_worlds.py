@@ -2,7 +2,8 @@
 
 These are the only flow steps that need no HTTP client, so both requests and
 httpx's sync client share `in_thread`, and httpx's async client uses `in_loop`,
-which works under asyncio and trio and never blocks the loop.
+which works under asyncio and trio and never blocks the loop: store calls that
+may block run in a worker thread.
 
 One renewal at a time in the whole process: threads wait on the flight's
 thread lock; a task first takes its own loop's lock (so one task per loop
@@ -15,27 +16,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anyio
+import anyio.to_thread
 
-from ._flow import Acquire, Pause
+from ._flow import Acquire, Blocking, Pause
 
 RETRY_INTERVAL = 0.005
 """Seconds a task waits before trying again for a lock another world holds."""
 
 
-def in_thread(step: Pause | Acquire) -> Callable[[], None] | None:
+def in_thread(step: Pause | Acquire | Blocking) -> Any:
     if isinstance(step, Pause):
         time.sleep(step.seconds)
         return None
+    if isinstance(step, Blocking):
+        return step.call()
     lock = step.flight.thread_lock
     return lock.release if lock.acquire(timeout=step.timeout) else None
 
 
-async def in_loop(step: Pause | Acquire) -> Callable[[], None] | None:
+async def in_loop(step: Pause | Acquire | Blocking) -> Any:
     if isinstance(step, Pause):
         await anyio.sleep(step.seconds)
         return None
+    if isinstance(step, Blocking):
+        return await _in_worker_thread(step.call)
     loop_lock, thread_lock = step.flight.loop_lock(), step.flight.thread_lock
     with anyio.move_on_after(step.timeout):
         await loop_lock.acquire()
@@ -52,3 +59,11 @@ async def in_loop(step: Pause | Acquire) -> Callable[[], None] | None:
 
         return release
     return None
+
+
+async def _in_worker_thread(call: Callable[[], Any]) -> Any:
+    """`call()`, run in a worker thread; shielded, for a store call is bounded by the
+    store's own timeouts, and a lock taken or a token written must not be lost to a
+    cancellation."""
+    with anyio.CancelScope(shield=True):
+        return await anyio.to_thread.run_sync(call)

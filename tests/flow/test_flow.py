@@ -3,7 +3,7 @@
 The `Driver` below plays the adapter's part. It answers `Acquire` with the
 flight's real thread lock (or None, a wait that ran out), `AuthCall` from a
 script of `Reply`s, `Pause` by writing the seconds down (never sleeping) and
-`Send` with a scripted status code, and it records every step in order.
+`Send` with a scripted status code, runs `Blocking` store calls, and it records every step in order.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from finauth import LoginError, MemoryTokenStore, ProviderResponseError, RateLimitedError
-from finauth._flow import Acquire, Pause, Send, Step, Steps, TokenFlow
+from finauth._flow import Acquire, Blocking, Pause, Send, Step, Steps, TokenFlow
 from finauth._origin import Origin, origin_of, parse_base_url
 from finauth._token import Token
 from finauth._wire import Answer, AuthCall
@@ -220,6 +220,8 @@ class Driver(Generic[T]):
             self.log.append("pause")
             self.pauses.append(step.seconds)
             return None
+        if isinstance(step, Blocking):
+            return step.call()
         self.log.append("send")
         self.sent.append(step.request.headers.get("Authorization"))
         return self._sends.pop(0) if self._sends else 200

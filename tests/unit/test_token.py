@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import json
 import math
+import pickle
 import types
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -93,6 +95,18 @@ def test_token_extra_is_read_only_and_a_copy() -> None:
     source["session_id"] = "changed"
     source["new"] = 1
     assert dict(t.extra) == {"session_id": "s-1"}
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))])
+def test_token_pickles_and_deep_copies(clone: Any) -> None:
+    """A token crosses process boundaries (multiprocessing, celery) whole, extra still read-only."""
+    original = token(extra={"session_id": "s-1"})
+    copied: Token = clone(original)
+
+    assert copied == original
+    assert copied.extra == {"session_id": "s-1"}
+    with pytest.raises(TypeError):
+        copied.extra["session_id"] = "s-2"  # type: ignore[index]
 
 
 def test_token_extra_defaults_to_empty() -> None:

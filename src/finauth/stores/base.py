@@ -1,19 +1,32 @@
-"""The TokenStore protocol and the keys tokens are stored under."""
+"""The TokenStore protocol, the keys tokens are stored under, and their stored form."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from .._token import Token
+
+
+class StoreLock(Protocol):
+    """One key's lock, shared by every process that uses the store (R6)."""
+
+    def acquire(self) -> bool:
+        """Wait for the lock, at most the store's lock timeout; False when the wait ran out."""
+
+    def release(self) -> None:
+        """Free the lock, if it is still ours; any thread may call it."""
 
 
 @runtime_checkable
 class TokenStore(Protocol):
     """Where tokens live between requests; auths that share a store share tokens.
 
-    A store holds tokens only, never passwords or secrets.
+    A store holds tokens only, never passwords or secrets. Its methods may block
+    (on a disk or a network): async clients call them from a worker thread.
     """
 
     def get(self, key: str) -> Token | None:
@@ -25,8 +38,51 @@ class TokenStore(Protocol):
     def delete(self, key: str) -> None:
         """Forget the token under `key`, if any."""
 
+    def lock(self, key: str) -> StoreLock | None:
+        """A new lock on `key` for every process sharing the store.
+
+        None from a store that lives in one process: the process's own single
+        flight is all the exclusion it needs.
+        """
+
 
 def token_key(provider: str, base_url: str, identity: Iterable[str]) -> str:
     """The key of one account's token: hashed, so no e-mail address shows in it."""
     material = "\0".join((provider, base_url, *identity))
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def dump_token(token: Token) -> str:
+    """`token` as the JSON text a shared store keeps."""
+    return json.dumps(
+        {
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "expires_at": token.expires_at.isoformat(),
+            "obtained_at": token.obtained_at.isoformat(),
+            "extra": dict(token.extra),
+        }
+    )
+
+
+def load_token(data: str | bytes) -> Token:
+    """The token `dump_token` wrote; ValueError for anything else (a torn or foreign file)."""
+    try:
+        fields = json.loads(data)
+        refresh = fields["refresh_token"]
+        extra = fields["extra"]
+        if (
+            not isinstance(fields["access_token"], str)
+            or not (refresh is None or isinstance(refresh, str))
+            or not isinstance(extra, dict)
+        ):
+            raise TypeError
+        return Token(
+            fields["access_token"],
+            refresh,
+            datetime.fromisoformat(fields["expires_at"]),
+            datetime.fromisoformat(fields["obtained_at"]),
+            extra,
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as error:
+        raise ValueError("not a stored finauth token") from error

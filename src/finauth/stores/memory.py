@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._token import Token
+from .base import StoreLock
 
 
 class MemoryTokenStore:
@@ -19,6 +20,10 @@ class MemoryTokenStore:
 
     def delete(self, key: str) -> None:
         self._tokens.pop(key, None)
+
+    def lock(self, key: str) -> StoreLock | None:
+        """None: the process's own single flight is the only lock a memory store needs."""
+        return None
 
     def __repr__(self) -> str:
         return f"<MemoryTokenStore: {len(self._tokens)} token(s)>"
