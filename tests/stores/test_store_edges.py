@@ -666,7 +666,7 @@ def test_a_late_release_frees_only_its_own_lock(
     time.sleep(0.5)  # past its expiry
     started = time.monotonic()
     second = held_lock(patient)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10  # free at once, not after its 30 s wait
     caplog.set_level(logging.DEBUG, logger="finauth")
 
     first.release()

@@ -118,6 +118,15 @@ def lock_of(store: TokenStore, key: str = KEY) -> StoreLock:
     return lock
 
 
+def assert_free(
+    open_store: OpenStore, release_later: Callable[[StoreLock], None], key: str = KEY
+) -> None:
+    """Another process (a second store) can take `key`'s lock at once."""
+    lock = lock_of(open_store(lock_timeout=SHORT), key)
+    assert lock.acquire() is True
+    release_later(lock)
+
+
 # --- get, set, delete --------------------------------------------------------------------
 
 
@@ -275,10 +284,8 @@ def test_a_released_lock_can_be_acquired(
     holder = lock_of(store)
     assert holder.acquire() is True
     holder.release()
-    waiter = lock_of(open_store(lock_timeout=SHORT))
 
-    assert waiter.acquire() is True
-    release_later(waiter)
+    assert_free(open_store, release_later)
 
 
 @pytest.mark.parametrize("kind", SHARED)
@@ -300,7 +307,7 @@ def test_a_waiter_gets_the_lock_when_the_holder_releases(
 
     assert acquired is True
     release_later(waiter)
-    assert 0.1 <= waited < 5
+    assert waited >= 0.1  # it did wait for the holder
 
 
 @pytest.mark.parametrize("kind", SHARED)
@@ -325,9 +332,7 @@ def test_a_lock_can_be_released_by_another_thread(
 
     assert not thread.is_alive()
     assert errors == []
-    waiter = lock_of(open_store(lock_timeout=SHORT))
-    assert waiter.acquire() is True
-    release_later(waiter)
+    assert_free(open_store, release_later)
 
 
 @pytest.mark.parametrize("kind", SHARED)
@@ -345,9 +350,7 @@ def test_a_lock_can_be_acquired_in_another_thread_and_released_here(
 
     holder.release()
 
-    waiter = lock_of(open_store(lock_timeout=SHORT))
-    assert waiter.acquire() is True
-    release_later(waiter)
+    assert_free(open_store, release_later)
 
 
 @pytest.mark.parametrize("kind", SHARED)
@@ -359,10 +362,8 @@ def test_locks_of_different_keys_do_not_conflict(
     holder = lock_of(store, KEY)
     assert holder.acquire() is True
     release_later(holder)
-    other = lock_of(open_store(lock_timeout=SHORT), OTHER_KEY)
 
-    assert other.acquire() is True
-    release_later(other)
+    assert_free(open_store, release_later, OTHER_KEY)
 
 
 @pytest.mark.parametrize("kind", SHARED)
