@@ -30,3 +30,15 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the library, the tests and this file."""
     session.install("-e", ".", "nox", *nox.project.dependency_groups(PYPROJECT, "typing"))
     session.run("mypy")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The property tests of every provider's parsers, 10,000 examples each."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
+    session.run(
+        "pytest",
+        "tests/providers/test_properties.py",
+        "--hypothesis-profile=fuzz",
+        *session.posargs,
+    )

@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import finauth._retry
 from finauth._auth import LoginAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer
 from finauth.testing._clients import Fetch, open_client
 from redis_server import RedisServer
+
+settings.register_profile(
+    "default", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+"""`nox -s fuzz` runs the property tests with `--hypothesis-profile=fuzz`."""
+settings.load_profile("default")
 
 PROVIDERS = {emulator.name: emulator for emulator in EMULATORS}
 CLIENTS = {
