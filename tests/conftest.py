@@ -21,6 +21,7 @@ import finauth._retry
 from finauth._auth import LoginAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer
 from finauth.testing._clients import Fetch, open_client
+from leak_sweep import leak_sweep  # noqa: F401  (autouse: every test is swept, R10)
 from redis_server import RedisServer
 
 settings.register_profile(

@@ -1,0 +1,154 @@
+"""The leak sweep (R10), run around every test of the suite by an autouse fixture.
+
+While a test runs, the sweep keeps every log record of every logger at DEBUG,
+every FinauthError raised or made, and every auth object and Token created.
+Afterwards it fails the test if any secret shows in a record's message or
+traceback, an error's `str` or `repr`, or an auth's or token's `repr`. The
+secrets are those the test itself made: each auth's password, tenant key, tenant
+secret or API key, every token an emulator issued, and every token finauth held.
+
+Two exemptions, both documented in the README, both in the HTTP clients' own
+DEBUG logging, which finauth does not control: the Fincrux API key travels in the
+URL, where Fincrux wants it, so urllib3 and httpx print it in the URLs they log;
+and httpcore logs the response headers of every call through an httpx client,
+Finvera's login and refresh included, whose `Set-Cookie` headers carry tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from finauth import FinauthError, Token
+from finauth._auth import LoginAuth
+from finauth.providers.fincrux import FincruxAPIKeyAuth
+from finauth.testing import Emulator
+
+SECRET_FIELDS = ("password", "tenant_key", "tenant_secret", "api_key")
+CLIENT_LOGGERS = ("urllib3", "httpx", "httpcore")
+SHORTEST = 8
+"""Shorter values (tests' "a", "tok") are too common to be told from a leak."""
+
+
+class Sweep(logging.Handler):
+    """What one test logged, raised and created, and the secrets it made."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[tuple[str, str]] = []
+        """(where, text): every text that must hold no secret."""
+        self._client_texts: set[int] = set()
+        """Indexes in `texts` of the HTTP clients' own log records (URLs)."""
+        self._header_texts: set[int] = set()
+        """Indexes in `texts` of httpcore's records of response headers."""
+        self.secrets: dict[str, str] = {}
+        """secret -> what it is, for a failure message that does not repeat it."""
+        self.api_keys: set[str] = set()
+        self._made: list[object] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        where = f"a log record of {record.name!r}"
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        if record.name.partition(".")[0] in CLIENT_LOGGERS:
+            self._client_texts.add(len(self.texts))
+            if text.startswith("receive_response_headers.complete"):
+                self._header_texts.add(len(self.texts))
+        self.texts.append((where, text))
+
+    def made(self, thing: object) -> None:
+        """An auth, a Token or a FinauthError: its repr (and str) are checked at the end."""
+        self._made.append(thing)
+
+    def forget(self) -> None:
+        """Drop what was seen so far: for the sweep's own tests, which leak on purpose."""
+        self.texts.clear()
+        self._made.clear()
+        self._client_texts.clear()
+        self._header_texts.clear()
+
+    def secret(self, value: object, what: str) -> None:
+        if isinstance(value, str) and len(value) >= SHORTEST:
+            self.secrets.setdefault(value, what)
+
+    def leaks(self) -> list[str]:
+        """Where each secret showed, named by kind, never by value."""
+        for thing in self._made:
+            self._collect(thing)
+        found = set()
+        for index, (where, text) in enumerate(self.texts):
+            for secret, what in self.secrets.items():
+                exempt = (secret in self.api_keys and index in self._client_texts) or (
+                    "token" in what and index in self._header_texts
+                )
+                if secret in text and not exempt:
+                    found.add(f"{what} in {where}")
+        return sorted(found)
+
+    def _collect(self, thing: object) -> None:
+        kind = type(thing).__name__
+        if isinstance(thing, Token):
+            self.secret(thing.access_token, "an access token")
+            self.secret(thing.refresh_token, "a refresh token")
+        elif isinstance(thing, LoginAuth):
+            provider = thing._flow.provider
+            for field in dataclasses.fields(provider):  # type: ignore[arg-type]
+                if field.name in SECRET_FIELDS:
+                    self.secret(getattr(provider, field.name), f"the {field.name} of a {kind}")
+        elif isinstance(thing, FincruxAPIKeyAuth):
+            self.api_keys.add(thing._api_key)
+            self.secret(thing._api_key, f"the api_key of a {kind}")
+        if isinstance(thing, BaseException):
+            self.texts.append((f"the str of a {kind}", str(thing)))
+        self.texts.append((f"the repr of a {kind}", repr(thing)))
+
+
+def recording(original: Callable[..., Any], sweep: Sweep) -> Callable[..., Any]:
+    """`original`, an __init__ or __post_init__, also handing its object to `sweep`."""
+
+    def record(self: object, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        sweep.made(self)
+        return result
+
+    return record
+
+
+@pytest.fixture(autouse=True)
+def leak_sweep(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sweep]:
+    sweep = Sweep()
+    for cls, method in [
+        (Token, "__post_init__"),
+        (FinauthError, "__init__"),
+        (LoginAuth, "__init__"),
+        (FincruxAPIKeyAuth, "__init__"),
+    ]:
+        monkeypatch.setattr(cls, method, recording(getattr(cls, method), sweep))
+    issue = Emulator.issue
+
+    def issue_and_record(emulator: Emulator, kind: str, **claims: Any) -> str:
+        token = issue(emulator, kind, **claims)
+        sweep.secret(token, f"a{'n' if kind == 'access' else ''} {kind} token an emulator issued")
+        return token
+
+    monkeypatch.setattr(Emulator, "issue", issue_and_record)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(sweep)
+    try:
+        yield sweep
+    finally:
+        root.removeHandler(sweep)
+        root.setLevel(level)
+    leaks = sweep.leaks()
+    if leaks:
+        pytest.fail("R10: secrets leaked: " + "; ".join(leaks), pytrace=False)
