@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+
+from ._dates import http_date
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_ATTEMPTS = 3
@@ -34,11 +35,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        moment = http_date(value)
+        if moment is None:
             return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
         seconds = (moment - datetime.now(timezone.utc)).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None

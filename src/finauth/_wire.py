@@ -172,14 +172,28 @@ class Answer:
     def excerpt(self) -> str:
         """The start of the body, with every credential and token masked (R10)."""
         try:
-            # Masked while parsed: once re-encoded, a password with a quote or an
-            # accent would no longer match itself.
-            data = _masked_fields(parse_json(self.body), self._masked)
-            text = json.dumps(data, ensure_ascii=False)
-        except (ValueError, RecursionError):
-            text = self.body[: EXCERPT_LENGTH * 4].decode("utf-8", "replace")
-        text = " ".join(self._masked(text).split())
-        return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "..."
+            text = self._masked_json(parse_json(self.body))
+        except ValueError:
+            # Masked whole, then cut: cut first, a secret across the cut would keep its start.
+            text = self._masked(self.body.decode("utf-8", "replace"))
+        return _shortened(text, EXCERPT_LENGTH)
+
+    def quoted(self, value: object, length: int = 40) -> str:
+        """`value`, read from the body, as JSON for a message: secrets masked (R10), short."""
+        try:
+            return _shortened(self._masked_json(value), length)
+        except ValueError:
+            return "(nested too deeply to show)"
+
+    def _masked_json(self, value: object) -> str:
+        """`value` as JSON, secrets masked; ValueError when it is nested too deeply."""
+        try:
+            # Masked while parsed: once encoded, a password with a quote or an accent
+            # would no longer match itself.
+            text = json.dumps(_masked_fields(value, self._masked), ensure_ascii=False)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        return self._masked(text)
 
     def _masked(self, text: str) -> str:
         for secret in self.call.secrets():
@@ -222,6 +236,12 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def _shortened(text: str, length: int) -> str:
+    """`text` on one line, cut to `length` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[:length] + "..."
 
 
 def _strings(data: object) -> Iterator[str]:

@@ -47,7 +47,7 @@ FINCRUX_BAD_ANSWERS = [
     pytest.param({"success": "true", "refresh": "x"}, ProviderResponseError, id="no-access"),
     pytest.param({"success": "true", "access": None}, ProviderResponseError, id="null-access"),
     pytest.param({"success": "true", "access": 12345}, ProviderResponseError, id="int-access"),
-    pytest.param({"success": "true", "access": "not.a.jwt"}, ProviderResponseError, id="no-jwt"),
+    pytest.param({"success": "true", "access": ""}, ProviderResponseError, id="empty-access"),
 ]
 
 

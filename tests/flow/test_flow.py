@@ -489,7 +489,7 @@ REFRESH_FAILURES: dict[str, list[Reply]] = {
         Reply(200, b"<html><body>Maintenance</body></html>", (("Content-Type", "text/html"),))
     ],
     "200 without access": [Reply.json(200, {"refresh": make_jwt("refresh")})],
-    "200 non-jwt access": [Reply.json(200, {"access": "not-a-jwt-at-all"})],
+    "200 null access": [Reply.json(200, {"access": None})],
     "200 json list": [Reply.json(200, [make_jwt()])],
 }
 

@@ -171,8 +171,6 @@ def test_read_login_rejects_anything_but_true(success: object) -> None:
         pytest.param(None, "no 'access'", id="null"),
         pytest.param(12345, "no 'access'", id="number"),
         pytest.param({"token": "x"}, "no 'access'", id="object"),
-        pytest.param("an-opaque-access-token", "not a JWT", id="not-a-jwt"),
-        pytest.param("aaa.bbb", "not a JWT", id="two-segments"),
     ],
 )
 def test_read_login_without_a_usable_access_token(access: object, reason: str) -> None:
@@ -182,6 +180,15 @@ def test_read_login_without_a_usable_access_token(access: object, reason: str) -
     assert reason in str(caught.value)
     assert caught.value.provider == "Fincrux"
     assert caught.value.status_code == 200
+
+
+@pytest.mark.parametrize("access", ["an-opaque-access-token", "aaa.bbb", "eyJ.not.json"])
+def test_read_login_gives_an_access_token_that_is_no_jwt_an_hour(access: str) -> None:
+    """R7: without a readable exp and with no expires_in, an hour (the seed's lifetime)."""
+    fincrux = provider()
+    token = fincrux.read_login(reply(fincrux.login_call(), login_body(access=access)))
+    assert token.access_token == access
+    assert token.expires_at == RECEIVED + timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
@@ -223,11 +230,11 @@ def test_read_login_ignores_an_absurd_exp() -> None:
 
 
 def test_read_login_of_a_jwt_nested_too_deeply() -> None:
-    """R8: a hostile access token ends in ProviderResponseError, not RecursionError."""
+    """A hostile access token is no JWT, and no RecursionError: an hour, as R7 says."""
     fincrux = provider()
     access = raw_jwt(b"[" * 100_000)
-    with pytest.raises(ProviderResponseError, match="not a JWT"):
-        fincrux.read_login(reply(fincrux.login_call(), login_body(access=access)))
+    token = fincrux.read_login(reply(fincrux.login_call(), login_body(access=access)))
+    assert token.expires_at == RECEIVED + timedelta(hours=1)
 
 
 def test_read_login_without_refresh_token() -> None:
@@ -238,7 +245,7 @@ def test_read_login_without_refresh_token() -> None:
 
 def test_read_login_errors_hold_no_secret() -> None:
     fincrux = provider()
-    body = login_body(access="opaque-access-SECRET", refresh="refresh-SECRET")
+    body = login_body(access={"jwt": "opaque-access-SECRET"}, refresh="refresh-SECRET")
     with pytest.raises(ProviderResponseError) as caught:
         fincrux.read_login(reply(fincrux.login_call(), body))
     for secret in ("opaque-access-SECRET", "refresh-SECRET", PASSWORD):
@@ -277,7 +284,6 @@ def test_read_refresh_takes_a_rotated_refresh_token() -> None:
     [
         pytest.param({}, id="empty-object"),
         pytest.param({"detail": "Token is invalid or expired"}, id="no-access"),
-        pytest.param({"access": "not-a-jwt"}, id="not-a-jwt"),
         pytest.param(b"<html>oops</html>", id="html"),
     ],
 )
@@ -289,6 +295,16 @@ def test_read_refresh_without_a_usable_access_token(body: Any) -> None:
     with pytest.raises(ProviderResponseError) as caught:
         fincrux.read_refresh(reply(call, body), previous)
     assert caught.value.endpoint == "POST https://api.fincrux.org/api/auth/token/refresh/"
+
+
+def test_read_refresh_gives_an_access_token_that_is_no_jwt_an_hour() -> None:
+    fincrux = provider()
+    previous = a_token()
+    call = fincrux.refresh_call(previous)
+    assert call is not None
+    token = fincrux.read_refresh(reply(call, {"access": "not-a-jwt"}), previous)
+    assert (token.access_token, token.refresh_token) == ("not-a-jwt", "refresh-1")
+    assert token.expires_at == RECEIVED + timedelta(hours=1)
 
 
 # --- apply -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from finauth import (
 )
 from finauth._origin import parse_base_url
 from finauth._token import Token
-from finauth._wire import Answer, AuthCall
+from finauth._wire import EXCERPT_LENGTH, Answer, AuthCall
 from finauth.providers.finhub import FinHub, parse_expires_at
 
 SIGNING_KEY = "a-test-signing-key-of-32-bytes-or-more!!"
@@ -288,6 +288,22 @@ def test_any_other_code_is_an_unusable_answer(code: object) -> None:
         hub.read_login(reply(hub.login_call(), envelope(code=code)))
     assert (caught.value.provider, caught.value.status_code) == ("FinHub", 200)
     assert caught.value.endpoint == f"POST {LOGIN_URL}"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [f"ERR {TENANT_SECRET}", {"echo": PASSWORD}, "9" * 1000],
+    ids=["secret", "object", "long"],
+)
+def test_an_unusable_code_is_quoted_masked_and_short(code: object) -> None:
+    """R10: the envelope's code is the provider's text, and may echo what was sent."""
+    hub = provider()
+    with pytest.raises(ProviderResponseError) as caught:
+        hub.read_login(reply(hub.login_call(), envelope(code=code)))
+    message = str(caught.value)
+    assert "its envelope says code " in message
+    for secret in (TENANT_SECRET, PASSWORD, "9" * EXCERPT_LENGTH):
+        assert secret not in message
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,22 @@ def test_read_login_accepts_an_expires_in_the_future() -> None:
 
 
 @pytest.mark.parametrize(
+    "expires",
+    [
+        "Wed, 21 Oct 99999 07:28:00 GMT",
+        "Wed, 21 Oct 99999999999999999999 07:28:00 GMT",
+        "the day after tomorrow",
+    ],
+)
+def test_read_login_ignores_an_expires_that_is_no_date(expires: str) -> None:
+    """RFC 6265 §5.2.1: an Expires that cannot be parsed is ignored, not an error."""
+    cookies = [set_cookie("DT_AUTH_TOKEN", OPAQUE_ACCESS, "Path=/", f"Expires={expires}")]
+    token = finvera().read_login(login_answer({"message": "ok", "expires_in": 900}, cookies))
+    assert token.access_token == OPAQUE_ACCESS
+    assert lifetime(token) == 900
+
+
+@pytest.mark.parametrize(
     "attribute",
     [
         pytest.param("Partitioned", id="partitioned"),  # CHIPS, sent by current servers

@@ -161,6 +161,8 @@ def test_retry_after_http_date_in_the_past_is_zero(offset: timedelta) -> None:
         "-inf",
         "Infinity",
         "1e400",
+        "Wed, 21 Oct 99999 07:28:00 GMT",  # past datetime's last year: ValueError
+        "Wed, 21 Oct 99999999999999999999 07:28:00 GMT",  # past C's int: OverflowError
     ],
 )
 def test_retry_after_unusable_is_none(value: str | None) -> None:

@@ -365,6 +365,32 @@ def test_excerpt_is_short(body: Any) -> None:
     assert "\t" not in excerpt
 
 
+def test_excerpt_masks_a_password_far_into_a_body_that_is_no_json() -> None:
+    """R10: masked before the cut, so the start of a secret never survives it."""
+    excerpt = answer(b" " * 630 + PASSWORD.encode(), status=502).excerpt()
+    assert excerpt == "***"
+
+
+@pytest.mark.parametrize("value", [f"tenant {PASSWORD}", {"pw": [PASSWORD]}, PASSWORD * 3])
+def test_quoted_masks_and_bounds_a_value_from_the_body(value: object) -> None:
+    quoted = answer({}).quoted(value)
+    assert PASSWORD not in quoted
+    assert PASSWORD[:8] not in quoted
+    assert len(quoted) <= 40 + len("...")
+
+
+def test_quoted_shows_a_plain_value_as_json() -> None:
+    assert answer({}).quoted(500) == "500"
+    assert answer({}).quoted("x" * 50) == '"' + "x" * 39 + "..."
+
+
+def test_quoted_of_a_value_nested_too_deeply() -> None:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    assert answer({}).quoted(nested) == "(nested too deeply to show)"
+
+
 def test_excerpt_of_a_short_body_is_the_body() -> None:
     assert answer("Service  Unavailable\n", status=503).excerpt() == "Service Unavailable"
     assert answer({"a": 1}).excerpt() == '{"a": 1}'

@@ -95,7 +95,7 @@ class FinHub:
         if code in (400, 401, 403, "400", "401", "403"):
             raise answer.rejected(self.check)
         if code not in (200, "200"):
-            raise answer.unusable(f"its envelope says code {code!r}, not 200")
+            raise answer.unusable(f"its envelope says code {answer.quoted(code)}, not 200")
         data = body.get("data")
         if not isinstance(data, dict):
             raise answer.unusable("its envelope has no 'data' object")

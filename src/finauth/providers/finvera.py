@@ -7,13 +7,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 
 import requests
 
 from .._auth import LoginAuth
 from .._config import credential, from_environ
+from .._dates import http_date
 from .._errors import ConfigurationError
 from .._origin import parse_base_url
 from .._provider import EmailLogin
@@ -218,13 +218,8 @@ class _SetCookie:
         """Whether the line deletes its cookie rather than sets it (Max-Age ≤ 0, a past Expires)."""
         if self.max_age is not None:
             return self.max_age <= 0
-        try:
-            expires = parsedate_to_datetime(self.attributes["expires"])
-        except (KeyError, TypeError, ValueError, IndexError):
-            return False
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=timezone.utc)
-        return expires <= datetime.now(timezone.utc)
+        expires = http_date(self.attributes.get("expires", ""))
+        return expires is not None and expires <= datetime.now(timezone.utc)
 
 
 def _set_cookies(answer: Answer) -> dict[str, _SetCookie]:
