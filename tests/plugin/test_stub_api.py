@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Mapping
+from dataclasses import replace
 
 import httpx
 import pytest
 import requests
 
+from finauth import ProviderResponseError
 from finauth.testing import (
     EMULATORS,
     Emulator,
@@ -201,3 +203,33 @@ def test_open_stub_names_an_unknown_provider() -> None:
     StopIteration` from the bare next() inside the generator."""
     with pytest.raises((ValueError, LookupError), match="Fincrocks"), open_stub("Fincrocks"):
         pass
+
+
+def test_the_recipes_for_almost_right_answers(fincrux_stub: Stub) -> None:
+    """docs/pytest-plugin.md: a refresh that fails, an answer cut short, opaque tokens."""
+    auth = fincrux_stub.auth()
+    url = fincrux_stub.base_url + SEARCH
+    fincrux_stub.opaque_tokens = True
+    assert requests.get(url, auth=auth).status_code == 200
+    assert auth.token is not None
+    assert not auth.token.access_token.startswith("eyJ")
+
+    fincrux_stub.expire_tokens()
+    fincrux_stub.fail_next_refresh(500)
+    assert requests.get(url, auth=auth).status_code == 200
+    assert (fincrux_stub.logins, fincrux_stub.refreshes) == (2, 1)
+
+    fincrux_stub.revoke_tokens()
+    fincrux_stub.tamper_next("login", lambda reply: replace(reply, body=reply.body[:20]))
+    with pytest.raises(ProviderResponseError):
+        requests.get(url, auth=auth)
+
+
+def test_a_skewed_stub_clock_changes_no_token_lifetime(finhub_stub: Stub) -> None:
+    """R7: the lifetime exp - iat counts from when the token arrived, whatever the clocks."""
+    finhub_stub.clock_skew = -7200
+    auth = finhub_stub.auth()
+    url = finhub_stub.base_url + finhub_stub.emulator.sample_path
+    assert httpx.get(url, auth=auth).status_code == 200
+    assert auth.token is not None
+    assert 3500 < auth.token.expires_in <= 3600

@@ -1,9 +1,10 @@
 """The provider-neutral part of an emulator: one function from request to reply.
 
 An Emulator keeps what a provider's auth server keeps (issued tokens, counts)
-and offers the knobs tests need (expire, revoke, fail the next login, rate
-limit). Subclasses add one provider's wire format. The same `handle` serves
-in-process transports and the loopback HTTP server alike.
+and offers the knobs tests need (expire, revoke, fail or tamper with the next
+login or refresh, rate limit, a skewed clock, and network faults that the
+loopback server acts out). Subclasses add one provider's wire format. The same
+`handle` serves in-process transports and the loopback HTTP server alike.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl
 
 import httpx
@@ -48,13 +49,28 @@ class UnmatchedRequest(AssertionError):
     """A request to an in-process emulator that no route answers: a mistake in the test."""
 
 
+Reset = Literal["before", "midway"]
+"""Where the loopback server resets a connection instead of finishing an answer:
+"before" sending any of it, or "midway" through the body (after the status line,
+the headers and the first half of the body)."""
+
+
 @dataclass(frozen=True)
 class Reply:
-    """What the emulator answers."""
+    """What the emulator answers.
+
+    `stall` and `reset` are network faults, acted out by `EmulatorServer` only:
+    the in-process transports send the answer whole and at once.
+    """
 
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = field(default=())
+    stall: float = 0.0
+    """Seconds the server holds the answer back; it gives up early, sending nothing,
+    when the client hangs up (a read timeout) or the server stops."""
+    reset: Reset | None = None
+    """Reset the connection (TCP RST) here instead of sending the answer whole."""
 
     @classmethod
     def json(
@@ -68,6 +84,9 @@ class Reply:
 Handler = Callable[[Call], Reply]
 AuthEndpoint = tuple[str, Handler]
 """("login" or "refresh", the handler)."""
+AuthKind = Literal["login", "refresh"]
+Change = Callable[[Reply], Reply]
+"""What `tamper_next` does to the provider's own answer."""
 
 
 class Emulator:
@@ -83,6 +102,12 @@ class Emulator:
     def __init__(self, *, token_ttl: float = 3600.0, prefix: str = "") -> None:
         self.token_ttl = token_ttl
         """Seconds an access token issued from now on stays valid."""
+        self.clock_skew = 0.0
+        """Seconds the provider's clock is ahead of the real one (negative: behind). Its
+        tokens are stamped (`iat`, `exp`) and checked by that clock."""
+        self.opaque_tokens = False
+        """Issue opaque tokens (random strings, not JWTs) from now on. They work as the
+        JWTs behind them would, but a client cannot read their expiry."""
         self.refresh_ttl = 30 * 86400.0
         self.prefix = prefix.rstrip("/")
         self.strict = False
@@ -101,7 +126,9 @@ class Emulator:
         self._lock = threading.RLock()
         self._signing_key = secrets.token_bytes(32)
         self._live: dict[str, set[str]] = {"access": set(), "refresh": set()}
-        self._failures: deque[Reply] = deque()
+        self._opaque: dict[str, str] = {}
+        """Each opaque token issued, to the JWT it stands for."""
+        self._planned: dict[str, deque[Reply | Change]] = {"login": deque(), "refresh": deque()}
         self._throttled = 0
         self._retry_after: str | None = None
         self._routes: dict[tuple[str, str], Handler] = {}
@@ -150,6 +177,10 @@ class Emulator:
         """The provider's error body for a failed login with `status`."""
         return Reply.json({"message": f"login failed ({status})"}, status)
 
+    def refresh_failure(self, status: int) -> Reply:
+        """The provider's error body for a failed refresh with `status`."""
+        return Reply.json({"message": f"refresh failed ({status})"}, status)
+
     # -- knobs -------------------------------------------------------------------------
     def route(self, method: str, path: str, json: object = None, status: int = 200) -> None:
         """A protected endpoint: 401 without a valid token, else `json` with `status`."""
@@ -185,17 +216,36 @@ class Emulator:
         """The next login is answered `status`; `body` is bytes, str or JSON.
 
         `headers` are added, e.g. a `Set-Cookie` for providers whose tokens are cookies.
+        Calls queue up: each one answers one more login, in order.
         """
-        if body is None:
-            reply = self.login_failure(status)
-        elif isinstance(body, bytes | str):
-            text = body.encode() if isinstance(body, str) else body
-            reply = Reply(status, text, (("Content-Type", "text/html; charset=utf-8"),))
-        else:
-            reply = Reply.json(body, status)
-        reply = Reply(reply.status, reply.body, (*reply.headers, *headers))
-        with self._lock:
-            self._failures.append(reply)
+        reply = self.login_failure(status) if body is None else _canned(status, body)
+        self._plan("login", replace(reply, headers=(*reply.headers, *headers)))
+
+    def fail_next_refresh(
+        self, status: int, body: object = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """The next refresh is answered `status`, as `fail_next_login` answers a login."""
+        reply = self.refresh_failure(status) if body is None else _canned(status, body)
+        self._plan("refresh", replace(reply, headers=(*reply.headers, *headers)))
+
+    def tamper_next(self, kind: AuthKind, change: Change) -> None:
+        """The next `kind` call is handled as usual (tokens issued, sessions made), but
+        answered with `change` applied to the provider's own answer.
+
+        E.g. ``tamper_next("login", lambda reply: replace(reply, body=reply.body[:9]))``.
+        Queues up with `fail_next_login` / `fail_next_refresh`, in order.
+        """
+        self._plan(kind, change)
+
+    def reset_next(self, kind: AuthKind, where: Reset = "midway") -> None:
+        """The next `kind` call is handled as usual, but its connection is reset `where`
+        (see `Reset`) instead of the answer reaching the client. Loopback only."""
+        self.tamper_next(kind, lambda reply: replace(reply, reset=where))
+
+    def stall_next(self, kind: AuthKind, seconds: float) -> None:
+        """The next `kind` call is handled as usual, but its answer is held back `seconds`
+        (less if the client hangs up first: see `Reply.stall`). Loopback only."""
+        self.tamper_next(kind, lambda reply: replace(reply, stall=seconds))
 
     def rate_limit(self, n: int, retry_after: float | str | None = None) -> None:
         """The next `n` login or refresh calls are answered 429, with Retry-After if given."""
@@ -243,13 +293,21 @@ class Emulator:
 
     # -- tokens ------------------------------------------------------------------------
     def issue(self, kind: str, **claims: Any) -> str:
-        """A real HS256 JWT of `kind` ("access" or "refresh"), live until revoked or expired."""
-        now = math.floor(time.time() * 1000) / 1000  # never in the future: PyJWT checks iat
+        """A real HS256 JWT of `kind` ("access" or "refresh"), live until revoked or expired.
+
+        With `opaque_tokens`, an opaque string standing for it instead.
+        """
+        # The provider's now, rounded down to the millisecond: an iat never in its future.
+        now = math.floor((time.time() + self.clock_skew) * 1000) / 1000
         ttl = self.token_ttl if kind == "access" else self.refresh_ttl
         jti = uuid.uuid4().hex
         self._live[kind].add(jti)
         payload = {"token_type": kind, "exp": now + ttl, "iat": now, "jti": jti, **claims}
         token = jwt.encode(payload, self._signing_key, algorithm="HS256")
+        if self.opaque_tokens:
+            opaque = f"opq_{secrets.token_urlsafe(32)}"
+            self._opaque[opaque] = token
+            token = opaque
         self.issued.append(token)
         return token
 
@@ -257,7 +315,12 @@ class Emulator:
         """The claims of a token signed here, live or not; None for anything else."""
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._signing_key, algorithms=["HS256"], options={"verify_exp": False}
+                self._opaque.get(token, token),
+                self._signing_key,
+                algorithms=["HS256"],
+                # Expiry is verify's to judge, by the provider's clock; an iat stamped by
+                # a clock that runs ahead (clock_skew) is no reason to disown a token.
+                options={"verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError:
             return None
@@ -269,7 +332,8 @@ class Emulator:
         if claims is None:
             return None
         live = claims.get("token_type") == kind and claims.get("jti") in self._live[kind]
-        return claims if live and float(claims.get("exp", 0)) > time.time() else None
+        expired = float(claims.get("exp", 0)) <= time.time() + self.clock_skew
+        return claims if live and not expired else None
 
     def retire(self, token: str, kind: str) -> None:
         """Stop one token working (a refresh token once it has been rotated)."""
@@ -287,9 +351,17 @@ class Emulator:
             self._throttled -= 1
             after = (("Retry-After", self._retry_after),) if self._retry_after is not None else ()
             return Reply.json({"message": "Too many requests"}, 429, after)
-        if kind == "login" and self._failures:
-            return self._failures.popleft()
-        return handler(call)
+        planned = self._planned.get(kind)
+        if not planned:
+            return handler(call)
+        step = planned.popleft()
+        return step if isinstance(step, Reply) else step(handler(call))
+
+    def _plan(self, kind: AuthKind, step: Reply | Change) -> None:
+        if kind not in self._planned:
+            raise ValueError(f"kind must be 'login' or 'refresh', not {kind!r}")
+        with self._lock:
+            self._planned[kind].append(step)
 
     def _unmatched(self, call: Call) -> Reply:
         known = sorted(
@@ -304,6 +376,14 @@ class Emulator:
             )
             raise UnmatchedRequest(self.unmatched[-1])
         return Reply.json({"message": message, "routes": known}, 404)
+
+
+def _canned(status: int, body: object) -> Reply:
+    """`body` answered `status`: bytes or str as an HTML page, anything else as JSON."""
+    if isinstance(body, bytes | str):
+        text = body.encode() if isinstance(body, str) else body
+        return Reply(status, text, (("Content-Type", "text/html; charset=utf-8"),))
+    return Reply.json(body, status)
 
 
 @functools.cache

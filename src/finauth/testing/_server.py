@@ -1,8 +1,14 @@
-"""Serving an emulator over real HTTP on a loopback port, from a background thread."""
+"""Serving an emulator over real HTTP on a loopback port, from a background thread.
+
+The server also acts out the network faults a `Reply` may ask for: an answer held
+back (`stall`) and a connection reset (`reset`).
+"""
 
 from __future__ import annotations
 
+import selectors
 import socket
+import struct
 import threading
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +18,9 @@ from typing import Any
 import httpx
 
 from ._emulator import Call, Emulator, Reply
+
+POLL_INTERVAL = 0.005
+"""Seconds between the serving loop's checks for `stop()`: what each stop waits, at most."""
 
 
 class EmulatorServer:
@@ -26,7 +35,7 @@ class EmulatorServer:
         self._httpd = _HTTPServer((host, port), emulator)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": POLL_INTERVAL},
             name=f"finauth {emulator.name} emulator",
             daemon=True,
         )
@@ -104,13 +113,50 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply.json({"message": "malformed request body framing"}, 400)
         else:
             reply = self._answer(body)
+        if reply.stall > 0 and not self._held_back(reply.stall):
+            self.close_connection = True  # nobody is waiting for the answer any more
+            return
+        if reply.reset == "before":
+            self._reset()
+            return
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if reply.reset == "midway":
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self._reset()
+        elif self.command != "HEAD":
             self.wfile.write(reply.body)
+
+    def _held_back(self, seconds: float) -> bool:
+        """Wait `seconds` before answering; False if the client hung up meanwhile.
+
+        The wait also ends when the server stops, since `close_connections` shuts
+        the socket down, so a stall never holds `stop()` up; and, answering at once,
+        when the client sends more (nothing a waiting HTTP/1.1 client does).
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            if not selector.select(seconds):
+                return True
+        try:
+            waiting: bytes = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return False
+        return waiting != b""  # b"": the client closed its end
+
+    def _reset(self) -> None:
+        """End the connection with a TCP RST: what was written stays sent, nothing follows.
+
+        The socket is closed right here, with a zero linger time: closed later, by
+        the server, it would first be shut down, and the client would see a FIN.
+        """
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()  # the socket closes only once no file made from it is open
+        self.connection.close()
 
     def _answer(self, body: bytes) -> Reply:
         path, _, query = self.path.partition("?")

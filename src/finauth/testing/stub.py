@@ -23,7 +23,7 @@ import requests
 from .._auth import LoginAuth
 from .._origin import Origin, origin_of
 from ._catalog import EMULATORS
-from ._emulator import Call, Emulator, UnmatchedRequest
+from ._emulator import AuthKind, Call, Change, Emulator, UnmatchedRequest
 
 
 class Stub:
@@ -74,6 +74,13 @@ class Stub:
     def fail_next_login(self, status: int, body: object = None) -> None:
         self.emulator.fail_next_login(status, body)
 
+    def fail_next_refresh(self, status: int, body: object = None) -> None:
+        self.emulator.fail_next_refresh(status, body)
+
+    def tamper_next(self, kind: AuthKind, change: Change) -> None:
+        """The next `kind` call is handled, then answered with `change` applied to the reply."""
+        self.emulator.tamper_next(kind, change)
+
     def rate_limit(self, n: int, retry_after: float | str | None = None) -> None:
         self.emulator.rate_limit(n, retry_after)
 
@@ -84,6 +91,24 @@ class Stub:
     @token_ttl.setter
     def token_ttl(self, seconds: float) -> None:
         self.emulator.token_ttl = seconds
+
+    @property
+    def opaque_tokens(self) -> bool:
+        """Whether tokens issued from now on are opaque strings rather than JWTs."""
+        return self.emulator.opaque_tokens
+
+    @opaque_tokens.setter
+    def opaque_tokens(self, opaque: bool) -> None:
+        self.emulator.opaque_tokens = opaque
+
+    @property
+    def clock_skew(self) -> float:
+        """Seconds the provider's clock runs ahead of yours (negative: behind)."""
+        return self.emulator.clock_skew
+
+    @clock_skew.setter
+    def clock_skew(self, seconds: float) -> None:
+        self.emulator.clock_skew = seconds
 
     @property
     def logins(self) -> int:
