@@ -44,9 +44,7 @@ class RequestView:
 
     @property
     def origin(self) -> Origin | None:
-        url = self.request.url
-        default = DEFAULT_PORTS.get(url.scheme)
-        return None if default is None else Origin(url.scheme, url.host, url.port or default)
+        return _origin(self.request)
 
     @property
     def replayable(self) -> bool:
@@ -74,7 +72,7 @@ class HttpxAuth(httpx.Auth):
                 except StopIteration:
                     return
                 if isinstance(step, Send):
-                    reply = (yield request).status_code
+                    reply = _provider_status(request, (yield request))
                 elif isinstance(step, AuthCall):
                     response = yield _auth_request(step, request)
                     response.read()
@@ -94,13 +92,28 @@ class HttpxAuth(httpx.Auth):
                 except StopIteration:
                     return
                 if isinstance(step, Send):
-                    reply = (yield request).status_code
+                    reply = _provider_status(request, (yield request))
                 elif isinstance(step, AuthCall):
                     response = yield _auth_request(step, request)
                     await response.aread()
                     reply = _answer(step, response)
                 else:
                     reply = await in_loop(step)
+
+
+def _origin(request: httpx.Request) -> Origin | None:
+    url = request.url
+    default = DEFAULT_PORTS.get(url.scheme)
+    return None if default is None else Origin(url.scheme, url.host, url.port or default)
+
+
+def _provider_status(request: httpx.Request, response: httpx.Response) -> int | None:
+    """The status of the provider's own answer to `request`, or None.
+
+    With `follow_redirects=True`, httpx gives the flow the last answer, wherever
+    the redirects led: another origin's 401 says nothing of our token (R4).
+    """
+    return response.status_code if _origin(response.request) == _origin(request) else None
 
 
 def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 import requests
 from requests.cookies import extract_cookies_to_jar
+from requests.hooks import dispatch_hook
 
 from ._flow import Send, Steps, TokenFlow
 from ._origin import Origin, origin_of
@@ -96,12 +97,13 @@ class RequestsAuth(requests.auth.AuthBase):
     def _on_response(
         self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
     ) -> requests.Response:
+        if response.is_redirect and _elsewhere(response):
+            # requests copies the request to follow the redirect, the one we prepared or
+            # its copy for an earlier hop; it keeps Authorization only within the host,
+            # and other headers (X-Tenant-ID) everywhere.
+            self._flow.withdraw(PreparedView(response.request))
         if response.request is not view.prepared:
             return response  # a copy made for a redirect: not the request we prepared
-        if response.is_redirect and _elsewhere(response):
-            # requests copies this request to follow the redirect; it keeps Authorization
-            # only within the host, and other headers (X-Tenant-ID) everywhere.
-            self._flow.withdraw(view)
         view.response = response
         if not isinstance(self._run(steps, response.status_code, finished=response), Send):
             return response
@@ -138,7 +140,12 @@ class RequestsAuth(requests.auth.AuthBase):
 
     def _call(self, call: AuthCall) -> Answer:
         """Send an auth call through `session`: its adapters, proxies, TLS settings and
-        hooks, but not its cookies or auth, and never following a redirect."""
+        hooks, but not its cookies or auth, and never following a redirect.
+
+        Sent by the session's adapter, not `session.send`, so that the cookies the
+        answer sets stay out of the session's jar: from there requests would send
+        them to any port of the provider's host, and on redirects (R10).
+        """
         session = self.session
         headers = {
             name: value
@@ -153,9 +160,11 @@ class RequestsAuth(requests.auth.AuthBase):
             hooks=session.hooks,
         ).prepare()
         settings = session.merge_environment_settings(request.url, {}, None, None, None)
-        with session.send(
-            request, timeout=self.timeout, allow_redirects=False, **settings
-        ) as response:
+        adapter = session.get_adapter(call.url)
+        # `verify` is typed optional, but merged with the session's own it is never None.
+        sent = adapter.send(request, timeout=self.timeout, **settings)  # type: ignore[arg-type]
+        hooked = dispatch_hook("response", request.hooks, sent, timeout=self.timeout, **settings)  # type: ignore[no-untyped-call]
+        with hooked as response:
             return answer_from(call, response)
 
 
