@@ -42,3 +42,10 @@ def fuzz(session: nox.Session) -> None:
         "--hypothesis-profile=fuzz",
         *session.posargs,
     )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The soak at full length: 20,000 requests per provider (the suite runs 3,000)."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
+    session.run("pytest", "tests/soak", *session.posargs, env={"FINAUTH_SOAK_REQUESTS": "20000"})

@@ -35,7 +35,11 @@ def thread_storm(rig: Rig, auth: LoginAuth, count: int = THREADS) -> list[int]:
     barrier = threading.Barrier(count)
     statuses: list[int] = []
     transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
-    with httpx.Client(auth=auth, transport=transport) as shared_httpx:
+    # Room to keep every connection alive: httpcore's pool may close a surplus keep-alive
+    # connection it has just handed to a waiting thread (encode/httpcore#1110), which
+    # then reads from a closed socket (EBADF).
+    limits = httpx.Limits(max_keepalive_connections=count)
+    with httpx.Client(auth=auth, transport=transport, limits=limits) as shared_httpx:
 
         def one_request() -> None:
             barrier.wait(timeout=30)
