@@ -16,7 +16,8 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -146,7 +147,13 @@ class TokenFlow:
             stale = yield from self._reload()  # the shared store may hold a newer token
             token = self._usable() or (yield from self._renewed(stale))
         self.provider.apply(request, token)
-        if (yield Send(request)) != 401 or not request.replayable:
+        if (yield Send(request)) != 401:
+            return
+        if not request.replayable:
+            # R5: its 401 is returned, not re-sent; yet the token it carried is refused,
+            # so the next request renews it first instead of meeting the same 401.
+            refused = token
+            yield from self._locked(lambda: self._spend(refused))
             return
         logger.debug(
             "%s: a request was answered 401; renewing and sending it once more", self._name
@@ -230,6 +237,14 @@ class TokenFlow:
         ):
             return current
         return (yield from self._renew(current or stale))
+
+    def _spend(self, refused: Token) -> Steps[None]:
+        """Mark `refused` expired, here and in the store, unless it was renewed meanwhile."""
+        current = yield from self._reload()
+        if current is not None and current.access_token == refused.access_token:
+            spent = replace(current, expires_at=datetime.now(timezone.utc))
+            yield Blocking(partial(self.store.set, self.key, spent))
+            self._remember(spent)
 
     def _renew(self, previous: Token | None) -> Steps[Token]:
         """Refresh when the provider can; on any failure but a rate limit, log in (R3)."""

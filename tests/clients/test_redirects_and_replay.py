@@ -497,14 +497,9 @@ def test_a_one_shot_body_waits_untouched_for_the_first_login(rig: Rig, kind: str
     assert body.pulls == [[], []]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC R4/R5: R4 renews after a 401 and re-sends; R5 forbids only the re-send. The "
-    "flow skips the renewal too, so after a revocation every one-shot upload is answered "
-    "401 until a replayable request (or the token's expiry) renews the token",
-)
 @LOOPBACK
 def test_after_a_one_shot_401_the_next_one_shot_body_goes_through(rig: Rig) -> None:
+    """R4 renews a refused token, R5 forbids only the re-send: the next request renews."""
     fetch = revoked(rig)
     first = Chunks(b"first upload")
     assert fetch("POST", rig.url(ORDERS), **first.body(rig, "generator")).status_code == 401

@@ -683,12 +683,35 @@ def test_r5_an_unreplayable_request_is_not_resent(flow: TokenFlow) -> None:
 
     driver = run(flow.authenticate(request), [], sends=[401])
 
-    assert driver.log == ["send"]
-    assert driver.acquires == []
+    assert driver.log == ["send", "acquire", "release"]
+    assert driver.calls == []
     assert request.rewinds == 0
+    spent = flow.token
+    assert spent is not None
+    assert spent.access_token == first.access
+    assert spent.is_expired()  # refused: the next request renews it first (R4)
+
+    second = Pair.issue()
+    driver = run(flow.authenticate(FakeRequest()), [refresh_ok(second)])
+
+    assert driver.purposes == ["refresh"]
+    assert driver.sent == [jwt_header(second)]
+
+
+def test_r5_a_token_renewed_meanwhile_is_not_spent(flow: TokenFlow) -> None:
+    """Refused on a one-shot request, but renewed by someone else before the lock was ours."""
+    first, newer = Pair.issue(), Pair.issue()
+    logged_in(flow, first)
+    driver = Driver(flow.authenticate(FakeRequest(replayable=False)), sends=[401])
+    driver.until(Send)
+    run(flow.login(), [login_ok(newer)])  # someone else, meanwhile
+
+    driver.finish()
+
+    assert driver.calls == []
     token = flow.token
     assert token is not None
-    assert token.access_token == first.access
+    assert (token.access_token, token.is_expired()) == (newer.access, False)
 
 
 # --- R6 single flight -------------------------------------------------------------------------
