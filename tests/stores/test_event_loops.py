@@ -20,7 +20,7 @@ TICK = 0.01
 
 
 @pytest.fixture(params=["file", "redis"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], TokenStore]:
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., TokenStore]:
     if request.param == "file":
         return partial(FileTokenStore, tmp_path, lock_timeout=LOCK_TIMEOUT)
     url: str = request.getfixturevalue("redis_url")
@@ -29,7 +29,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], T
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_the_loop_runs_while_a_task_waits_for_another_process_lock(
-    make_store: Callable[[], TokenStore], backend: str, caplog: pytest.LogCaptureFixture
+    make_store: Callable[..., TokenStore], backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Another process holds the lock past lock_timeout: the task goes ahead alone, and
     meanwhile the loop's other tasks kept running."""
@@ -38,7 +38,9 @@ def test_the_loop_runs_while_a_task_waits_for_another_process_lock(
     status = 0
     with EmulatorServer(emulator) as server:
         auth = emulator.auth(server.base_url, store=make_store())
-        held = make_store().lock(auth._flow.key)
+        # Held far longer than the task waits: a Redis lock expires after its store's
+        # lock_timeout, and one expiring as the wait runs out would race it.
+        held = make_store(lock_timeout=60).lock(auth._flow.key)
         assert held is not None
         assert held.acquire()
 
