@@ -29,6 +29,7 @@ from finauth.testing import (
     FinHubEmulator,
     Reply,
 )
+from finauth.testing._emulator import Reset
 
 BASE_URL = "https://provider.test"
 STALL = 60.0
@@ -318,15 +319,22 @@ def split_answer(data: bytes) -> tuple[str, dict[str, str], bytes]:
     return status, fields, body
 
 
+def login_with_reset(
+    served: tuple[FincruxEmulator, EmulatorServer], where: Reset
+) -> tuple[bytes, OSError | None]:
+    """A login over a raw socket, reset `where`: what arrived, and how it ended."""
+    emulator, server = served
+    emulator.reset_next("login", where)
+    with connect(server) as connection:
+        connection.sendall(login_request(emulator))
+        return read_until_closed(connection)
+
+
 def test_reset_before_the_answer_sends_nothing_then_a_rst(
     served: tuple[FincruxEmulator, EmulatorServer],
 ) -> None:
-    emulator, server = served
-    emulator.reset_next("login", "before")
-
-    with connect(server) as connection:
-        connection.sendall(login_request(emulator))
-        received, ended = read_until_closed(connection)
+    emulator, _ = served
+    received, ended = login_with_reset(served, "before")
 
     assert received == b""
     assert isinstance(ended, ConnectionResetError)
@@ -336,12 +344,7 @@ def test_reset_before_the_answer_sends_nothing_then_a_rst(
 def test_reset_midway_sends_the_head_and_half_the_body_then_a_rst(
     served: tuple[FincruxEmulator, EmulatorServer],
 ) -> None:
-    emulator, server = served
-    emulator.reset_next("login")
-
-    with connect(server) as connection:
-        connection.sendall(login_request(emulator))
-        received, ended = read_until_closed(connection)
+    received, ended = login_with_reset(served, "midway")
 
     status, fields, body = split_answer(received)
     assert status == "HTTP/1.1 200 OK"
@@ -353,10 +356,7 @@ def test_the_server_goes_on_serving_after_a_reset(
     served: tuple[FincruxEmulator, EmulatorServer],
 ) -> None:
     emulator, server = served
-    emulator.reset_next("login")
-    with connect(server) as connection:
-        connection.sendall(login_request(emulator))
-        read_until_closed(connection)
+    login_with_reset(served, "midway")
 
     with httpx.Client() as client:
         answer = client.post(
