@@ -113,6 +113,8 @@ def _provider_status(request: httpx.Request, response: httpx.Response) -> int | 
     With `follow_redirects=True`, httpx gives the flow the last answer, wherever
     the redirects led: another origin's 401 says nothing of our token (R4).
     """
+    if response.request is request:  # no redirect was followed: the common case
+        return response.status_code
     return response.status_code if _origin(response.request) == _origin(request) else None
 
 

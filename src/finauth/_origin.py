@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -20,8 +22,24 @@ class Origin(NamedTuple):
     port: int
 
 
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*(?=[/?#]|$)")
+"""A URL's scheme and authority, all its origin depends on: few distinct ones per program.
+Not with a user or password in it (`@`), which is parsed each time, never kept."""
+
+
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL; None for anything else."""
+    authority = _AUTHORITY.match(url)
+    return _parsed_origin(url) if authority is None else _cached_origin(authority.group())
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_origin(authority: str) -> Origin | None:
+    """`_parsed_origin` of a URL's scheme and authority: parsed once, not per request."""
+    return _parsed_origin(authority)
+
+
+def _parsed_origin(url: str) -> Origin | None:
     try:
         parts = urlsplit(url)
         port = parts.port

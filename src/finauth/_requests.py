@@ -9,7 +9,6 @@ Login and refresh calls go through `session` (R13).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, MutableMapping
 from typing import Any
 from urllib.parse import urljoin
@@ -83,8 +82,7 @@ class RequestsAuth(requests.auth.AuthBase):
         view = PreparedView(r)
         steps = self._flow.authenticate(view)
         if isinstance(self._run(steps, None), Send):
-            hook = functools.partial(self._on_response, steps, view)
-            r.register_hook("response", hook)  # type: ignore[no-untyped-call]
+            r.register_hook("response", _ResponseHook(self, steps, view))  # type: ignore[no-untyped-call]
         return r
 
     def login(self) -> Token:
@@ -94,16 +92,16 @@ class RequestsAuth(requests.auth.AuthBase):
         token: Token = done.value
         return token
 
-    def _on_response(
-        self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
-    ) -> requests.Response:
+    def _withdraw_if_leaving(self, response: requests.Response) -> None:
         if response.is_redirect and _elsewhere(response):
             # requests copies the request to follow the redirect, the one we prepared or
             # its copy for an earlier hop; it keeps Authorization only within the host,
             # and other headers (X-Tenant-ID) everywhere.
             self._flow.withdraw(PreparedView(response.request))
-        if response.request is not view.prepared:
-            return response  # a copy made for a redirect: not the request we prepared
+
+    def _on_response(
+        self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
+    ) -> requests.Response:
         view.response = response
         if not isinstance(self._run(steps, response.status_code, finished=response), Send):
             return response
@@ -166,6 +164,30 @@ class RequestsAuth(requests.auth.AuthBase):
         hooked = dispatch_hook("response", request.hooks, sent, timeout=self.timeout, **settings)  # type: ignore[no-untyped-call]
         with hooked as response:
             return answer_from(call, response)
+
+
+class _ResponseHook:
+    """`RequestsAuth._on_response` for one request, holding its flow and view until the
+    flow has ended.
+
+    The request holds its hooks, and the view holds the request and then its response:
+    a hook keeping the view for good would leave every request in a reference cycle of
+    some 40 objects, which only the garbage collector frees. Once the flow has ended,
+    later hops of a redirect only need their credentials withdrawn.
+    """
+
+    __slots__ = ("_auth", "_state")
+
+    def __init__(self, auth: RequestsAuth, steps: Steps[None], view: PreparedView) -> None:
+        self._auth = auth
+        self._state: tuple[Steps[None], PreparedView] | None = (steps, view)
+
+    def __call__(self, response: requests.Response, **send: Any) -> requests.Response:
+        self._auth._withdraw_if_leaving(response)
+        if self._state is None or response.request is not self._state[1].prepared:
+            return response  # a copy made for a redirect: not the request we prepared
+        (steps, view), self._state = self._state, None  # its flow runs to the end now
+        return self._auth._on_response(steps, view, response, **send)
 
 
 def _elsewhere(response: requests.Response) -> bool:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from finauth import ConfigurationError, FinauthError, InsecureTransportError
-from finauth._origin import BaseURL, Origin, is_loopback, origin_of, parse_base_url
+from finauth._origin import (
+    BaseURL,
+    Origin,
+    _cached_origin,
+    _parsed_origin,
+    is_loopback,
+    origin_of,
+    parse_base_url,
+)
 
 
 def parse(url: object, *, allow_insecure: bool = False) -> BaseURL:
@@ -279,3 +289,34 @@ def test_origins_compare_by_scheme_host_and_effective_port(a: str, b: str, same:
 )
 def test_origin_of_anything_else_is_none(url: str) -> None:
     assert origin_of(url) is None
+
+
+# --- origin_of's cache ------------------------------------------------------------------
+
+
+@given(
+    url=st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            "{}://{}{}".format,
+            st.sampled_from(["http", "https", "HTTPS", "ftp", "h"]),
+            st.text(max_size=20),
+            st.sampled_from(["", "/", "/p?q", "?q", "#f", "/a@b"]),
+        ),
+    )
+)
+@example(url="https://user:pw@api.example.com/v1")
+@example(url="https://api.example.com:99999/")
+@example(url="https://[::1]:8443/x")
+def test_origin_of_a_url_is_that_of_its_parsed_whole(url: str) -> None:
+    """Cached by scheme and authority, it answers what parsing the whole URL answers."""
+    assert origin_of(url) == _parsed_origin(url)
+
+
+def test_a_url_with_a_user_or_password_is_never_kept() -> None:
+    _cached_origin.cache_clear()
+    assert origin_of("https://user:secret@api.example.com/v1") == Origin(
+        "https", "api.example.com", 443
+    )
+    assert origin_of("https://api.example.com/v1?q=@") == Origin("https", "api.example.com", 443)
+    assert _cached_origin.cache_info().currsize == 1  # the second URL's authority alone

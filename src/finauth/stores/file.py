@@ -19,6 +19,8 @@ from .base import StoreLock, dump_token, load_token
 logger = logging.getLogger("finauth")
 
 _NAME = "FileTokenStore"
+LOCK_POLL = 0.005
+"""Seconds between tries for a lock another process holds: what a waiter loses, at most."""
 _KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 
@@ -110,7 +112,7 @@ class _FileLock:
 
     def acquire(self) -> bool:
         try:
-            self._lock.acquire(timeout=self._timeout)
+            self._lock.acquire(timeout=self._timeout, poll_interval=LOCK_POLL)
         except filelock.Timeout:
             return False
         return True

@@ -21,7 +21,7 @@ _NAME = "RedisTokenStore"
 DEFAULT_URL = "redis://localhost:6379/0"
 SOCKET_TIMEOUT = 5.0
 """Seconds a client made from a URL waits to connect or for an answer before giving up."""
-LOCK_POLL = 0.05
+LOCK_POLL = 0.01
 """Seconds between a waiter's tries for a lock another process holds."""
 
 T = TypeVar("T")
