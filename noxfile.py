@@ -49,3 +49,10 @@ def soak(session: nox.Session) -> None:
     """The soak at full length: 20,000 requests per provider (the suite runs 3,000)."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run("pytest", "tests/soak", *session.posargs, env={"FINAUTH_SOAK_REQUESTS": "20000"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Issue #8's benchmarks: writes benchmarks/results.json and docs/benchmarks.md."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,191 @@
+"""The hot path: what a request with a valid cached token costs in finauth itself.
+
+Three views of it. The auth's own work, timed without a client: requests'
+`auth(prepared)` and the response hook it registers, or one pass of an httpx
+auth flow, against the peers' and against httpx's no-op `Auth`. Where a
+request's time goes, from a pyinstrument profile of finauth on each client.
+And the cyclic garbage each request leaves, which reference counting cannot
+free: the garbage collector's passes over it are paid by every request.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, suppress
+from pathlib import PurePath
+from typing import Any
+
+import httpx
+import requests
+from pyinstrument import Profiler
+from pyinstrument.frame import Frame
+
+from . import peers
+from .clients import CLIENTS, FINAUTH, SESSIONS
+from .emulator import BARE, PRODUCTION_LIKE_URL, BenchEmulator, Site
+from .timing import BASELINE
+
+CALLS = 2000
+"""Auth passes per sample of the auth's own work."""
+SAMPLES = 7
+PROFILED = 3000
+"""Requests per profile."""
+INTERVAL = 0.0001
+"""Seconds between profile samples."""
+
+
+def run() -> dict[str, Any]:
+    site = Site(BenchEmulator(), PRODUCTION_LIKE_URL, BARE)
+    with ExitStack() as stack:
+        sessions = {variant: build(site, stack) for variant, build in SESSIONS.items()}
+        clients = {variant: build(site, stack) for variant, build in CLIENTS.items()}
+        for session in sessions.values():
+            session.get(site.url)  # the first token, fetched
+        for client in clients.values():
+            client.get(site.url)
+        return {
+            "auth_work_us": {
+                "requests": _requests_auth_work(site, sessions),
+                "httpx": _httpx_auth_work(site, clients),
+            },
+            "cyclic_garbage_per_request": {
+                f"{client}, {variant}": _garbage(sender.get, site.url)
+                for client, group in (("requests", sessions), ("httpx.Client", clients))
+                for variant, sender in group.items()
+            },
+            "profile": {
+                "requests": _profile(lambda: sessions[FINAUTH].get(site.url)),
+                "httpx.Client": _profile(lambda: clients[FINAUTH].get(site.url)),
+            },
+        }
+
+
+def _requests_auth_work(site: Site, sessions: dict[str, requests.Session]) -> dict[str, float]:
+    """µs per request of each auth's own work with requests, request preparation deducted."""
+    response = requests.Response()
+    response.status_code = 200
+
+    def preparing() -> requests.PreparedRequest:
+        prepared = requests.Request("GET", site.url).prepare()
+        response.request = prepared
+        return prepared
+
+    def authenticating(auth: Any) -> Callable[[], object]:
+        def once() -> object:
+            prepared = auth(preparing())
+            return [hook(response) for hook in prepared.hooks["response"]]
+
+        return once
+
+    preparation = _per_call(preparing)
+    auths = {FINAUTH: sessions[FINAUTH].auth, peers.AUTHLIB: _authlib_auth(sessions[peers.AUTHLIB])}
+    return {
+        variant: round(_per_call(authenticating(auth)) - preparation, 3)
+        for variant, auth in auths.items()
+    }
+
+
+def _httpx_auth_work(site: Site, clients: dict[str, httpx.Client]) -> dict[str, float]:
+    """µs per request of one pass of each auth flow; httpx's no-op `Auth` is the baseline."""
+    request = httpx.Request("GET", site.url)
+    response = httpx.Response(200, request=request)
+
+    def flowing(auth: httpx.Auth) -> Callable[[], object]:
+        def once() -> object:
+            flow = auth.sync_auth_flow(request)
+            sent = next(flow)
+            with suppress(StopIteration):
+                flow.send(response)
+            return sent
+
+        return once
+
+    auths = {
+        BASELINE: httpx.Auth(),
+        FINAUTH: clients[FINAUTH].auth,
+        peers.HTTPX_AUTH: clients[peers.HTTPX_AUTH].auth,
+        peers.AUTHLIB: _authlib_auth(clients[peers.AUTHLIB]),
+    }
+    return {variant: round(_per_call(flowing(auth)), 3) for variant, auth in auths.items()}
+
+
+def _authlib_auth(client: Any) -> Any:
+    """The auth authlib's client applies to each request, its token refreshed when due."""
+    client.ensure_active_token(client.token)
+    return client.token_auth
+
+
+def _per_call(call: Callable[[], object]) -> float:
+    """Median over SAMPLES of µs per call, CALLS calls a sample."""
+    samples = []
+    for _ in range(SAMPLES):
+        start = time.perf_counter_ns()
+        for _ in range(CALLS):
+            call()
+        samples.append((time.perf_counter_ns() - start) / CALLS / 1000)
+    return statistics.median(samples)
+
+
+def _garbage(get: Callable[[str], object], url: str, n: int = 500) -> float:
+    """Objects per request that only the cyclic garbage collector can free."""
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(n):
+            get(url)
+        return gc.collect() / n
+    finally:
+        gc.enable()
+
+
+def _profile(send: Callable[[], object]) -> dict[str, Any]:
+    """µs per request in all, and in finauth's frames (their callees included), with the
+    functions of finauth that take most time themselves."""
+    profiler = Profiler(interval=INTERVAL)
+    profiler.start()
+    for _ in range(PROFILED):
+        send()
+    profiler.stop()
+    root = profiler.last_session.root_frame() if profiler.last_session else None
+    if root is None:
+        return {}
+    inside = sum(frame.time for frame in _outermost(root, _is_finauth))
+    own: defaultdict[str, float] = defaultdict(float)
+    for frame in _walk(root):
+        if _is_finauth(frame):
+            own[f"{frame.function} ({PurePath(frame.file_path or '').name})"] += (
+                frame.total_self_time
+            )
+    return {
+        "requests": PROFILED,
+        "us_per_request": round(root.time / PROFILED * 1e6, 2),
+        "finauth_us_per_request": round(inside / PROFILED * 1e6, 2),
+        "top_self_us_per_request": {
+            name: round(seconds / PROFILED * 1e6, 2)
+            for name, seconds in sorted(own.items(), key=lambda item: -item[1])[:6]
+        },
+    }
+
+
+def _is_finauth(frame: Frame) -> bool:
+    path = PurePath(frame.file_path or "")
+    return "finauth" in path.parts and "testing" not in path.parts
+
+
+def _walk(frame: Frame) -> Iterator[Frame]:
+    yield frame
+    for child in frame.children:
+        yield from _walk(child)
+
+
+def _outermost(frame: Frame, matches: Callable[[Frame], bool]) -> Iterator[Frame]:
+    """The frames that match and have no matching ancestor, so none is counted twice."""
+    if matches(frame):
+        yield frame
+        return
+    for child in frame.children:
+        yield from _outermost(child, matches)
