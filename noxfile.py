@@ -1,20 +1,61 @@
-"""Developer tasks. `nox` alone runs lint, typecheck and tests, as CI does."""
+"""Developer tasks. `nox` alone runs lint, typecheck, the tests on this interpreter and
+the docs build, as CI does."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+RUNTIME = ("requests", "httpx", "pyjwt", "anyio", "filelock")
+"""finauth's own dependencies, held at their lowest declared versions by tests-lowest."""
+
+nox.options.sessions = ["lint", "typecheck", f"tests-{THIS_PYTHON}", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+# `nox -s tests` runs every interpreter in PYTHONS this machine has, and lists the rest
+# as skipped rather than failing on them (nox's default under CI).
+nox.options.error_on_missing_interpreters = False
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole test suite against an installed finauth."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests-lowest", venv_backend="uv")
+def tests_lowest(session: nox.Session) -> None:
+    """The suite with requests, httpx, PyJWT, anyio and filelock at the lowest versions
+    pyproject.toml allows (uv's lowest-direct resolution): the lower bounds must be true.
+
+    The test tools then come at whatever versions those allow (pytest-httpx ties pytest
+    and httpx together), never moving finauth's own dependencies. The soak is left to
+    the main run: it tests load, not versions.
+    """
+    session.install("--resolution=lowest-direct", ".")
+    frozen = session.run("uv", "pip", "freeze", silent=True, external=True)
+    pins = [line for line in str(frozen).splitlines() if line.split("==")[0].lower() in RUNTIME]
+    constraints = Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    tools = [
+        "pytest",
+        "pytest-timeout",
+        "trio",
+        "responses",
+        "pytest-httpx",
+        "respx",
+        "redis",
+        "hypothesis",
+        "httpie",
+    ]
+    session.install("-c", str(constraints), *tools)
+    session.run("pytest", "--ignore=tests/soak", *session.posargs)
 
 
 @nox.session
@@ -56,3 +97,19 @@ def bench(session: nox.Session) -> None:
     """Issue #8's benchmarks: writes benchmarks/results.json and docs/benchmarks.md."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml), built with --strict: a broken link fails it."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    site = session.create_tmp()
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        f"{site}/site",
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},  # material's banner about its successor
+    )

@@ -1,4 +1,4 @@
-"""The `finauth` command: `finauth demo` and `finauth sandbox`."""
+"""The `finauth` command: `demo`, `sandbox`, and `login` and `get` (in `_commands`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from . import _demo
+from . import _commands, _demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="finauth", description="Logins for the Fincrux, Finvera and FinHub APIs."
+        prog="finauth",
+        description="Logins for the Fincrux, Finvera and FinHub APIs.",
+        epilog="Run `finauth COMMAND --help` for a command's options; "
+        "`login` and `get` list their exit statuses there.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
@@ -30,8 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument(
         "--port", type=int, default=0, help="first port to use (default: free ports)"
     )
+    _commands.add_commands(commands)
     arguments = parser.parse_args(argv)
 
+    if arguments.command in ("login", "get"):
+        return _commands.run(arguments)
     if arguments.command == "demo":
         return 0 if _demo.demo(sys.stdout) else 1
     try:

@@ -1,0 +1,198 @@
+"""HTTPie auth plugins: `http -A fincrux|finvera|finhub -a USER:PASSWORD URL`.
+
+Registered under the `httpie.plugins.auth.v1` entry point (the `finauth[httpie]`
+extra). HTTPie imports every installed plugin on each run, and `import finauth`
+never imports this module, so only HTTPie pays for it; the providers themselves
+are imported when a plugin is actually chosen.
+
+`-a` carries the e-mail (FinHub: the user name) and password; without `-a` the
+provider's `from_env()` supplies everything. FinHub's other fields always come
+from the `FINHUB_*` environment variables.
+
+HTTPie builds the auth before it knows which request it will authenticate, and a
+finauth auth only speaks to its own `base_url` origin (R1). So the auth is made
+on the first request: `base_url` is `<PROVIDER>_BASE_URL` when set, else the
+provider's production URL when the request goes there, else the request's own
+origin, which makes `http -A fincrux -a e:p http://127.0.0.1:8400/...` reach a
+sandbox. Errors raised then (a rejected login, a missing variable) reach HTTPie's
+own handler, which prints `http: error: LoginError: ...` and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from importlib import import_module
+from typing import TYPE_CHECKING, ClassVar
+
+import requests
+from httpie.plugins import AuthPlugin
+
+if TYPE_CHECKING:
+    from ._auth import LoginAuth
+    from .providers.fincrux import FincruxJWTAuth
+    from .providers.finhub import FinHubSessionAuth
+    from .providers.finvera import FinveraCookieAuth
+
+__all__ = ["FinHubAuthPlugin", "FincruxAuthPlugin", "FinveraAuthPlugin"]
+
+Factory = Callable[[str], "LoginAuth"]
+"""Makes the provider's auth for a `base_url`."""
+
+FINHUB_VARIABLES = (
+    "FINHUB_ORGANIZATION_ID",
+    "FINHUB_USER_ID",
+    "FINHUB_TENANT_ID",
+    "FINHUB_TENANT_KEY",
+    "FINHUB_TENANT_SECRET",
+)
+"""FinHub's fields that `-a username:password` has no room for, in the constructor's order."""
+
+
+class DeferredAuth(requests.auth.AuthBase):
+    """The provider's auth, made on the first request, when its origin is known."""
+
+    def __init__(self, provider: str, factory: Factory, environ: Mapping[str, str]) -> None:
+        self._provider = provider
+        self._factory = factory
+        self._environ = environ
+        self._auth: LoginAuth | None = None
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._auth is None:
+            self._auth = self._factory(self._base_url(r.url or ""))
+        result: requests.PreparedRequest = self._auth(r)
+        return result
+
+    def _base_url(self, url: str) -> str:
+        """`<PROVIDER>_BASE_URL`, else the production URL when `url` goes to its origin,
+        else `url`'s origin: the one a user who typed that URL expects."""
+        from ._origin import origin_of
+
+        default = _default_base_url(self._provider)
+        configured = self._environ.get(f"{self._provider.upper()}_BASE_URL")
+        target = origin_of(url)
+        if configured or target is None or target == origin_of(default):
+            return configured or default
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        return f"{target.scheme}://{host}:{target.port}"
+
+    def __repr__(self) -> str:
+        return f"DeferredAuth({self._auth!r})" if self._auth else f"DeferredAuth({self._provider})"
+
+
+class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
+    """What the three plugins share: `-a` optional, its password prompted for if left out."""
+
+    provider: ClassVar[str]
+    auth_require = False  # without -a, the provider's from_env() supplies the credentials
+    auth_parse = True
+    prompt_password = True
+    netrc_parse = False  # a .netrc entry would silently beat the environment
+
+    def get_auth(self, username: str | None = None, password: str | None = None) -> DeferredAuth:
+        """An auth HTTPie can prepare requests with; no I/O and no check until the first one."""
+        environ = dict(os.environ)
+        if username is None and password is None:
+            factory = self._from_env(environ)
+        else:
+            factory = self._given(username or "", password or "", environ)
+        return DeferredAuth(self.provider, factory, environ)
+
+    def _from_env(self, environ: Mapping[str, str]) -> Factory:
+        def make(base_url: str) -> LoginAuth:
+            variables = {**environ, f"{self.provider.upper()}_BASE_URL": base_url}
+            return self._auth_class().from_env(variables)
+
+        return make
+
+    def _auth_class(self) -> type[FincruxJWTAuth | FinveraCookieAuth | FinHubSessionAuth]:
+        raise NotImplementedError
+
+    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
+        raise NotImplementedError
+
+
+class _EmailPlugin(FinauthPlugin):
+    """Fincrux and Finvera: `-a email:password` is the whole account."""
+
+    def _auth_class(self) -> type[FincruxJWTAuth | FinveraCookieAuth]:
+        raise NotImplementedError
+
+    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
+        def make(base_url: str) -> LoginAuth:
+            return self._auth_class()(username, password, base_url=base_url)
+
+        return make
+
+
+class FincruxAuthPlugin(_EmailPlugin):
+    """`-A fincrux -a email:password`: Fincrux JWTs, `Authorization: JWT <access>`."""
+
+    name = "Fincrux JWT auth (finauth)"
+    auth_type = "fincrux"
+    description = "Log in to Fincrux with -a email:password (or FINCRUX_EMAIL/FINCRUX_PASSWORD)."
+    provider = "Fincrux"
+
+    def _auth_class(self) -> type[FincruxJWTAuth]:
+        from .providers.fincrux import FincruxJWTAuth
+
+        return FincruxJWTAuth
+
+
+class FinveraAuthPlugin(_EmailPlugin):
+    """`-A finvera -a email:password`: Finvera's `DT_AUTH_TOKEN` cookie."""
+
+    name = "Finvera cookie auth (finauth)"
+    auth_type = "finvera"
+    description = "Log in to Finvera with -a email:password (or FINVERA_EMAIL/FINVERA_PASSWORD)."
+    provider = "Finvera"
+
+    def _auth_class(self) -> type[FinveraCookieAuth]:
+        from .providers.finvera import FinveraCookieAuth
+
+        return FinveraCookieAuth
+
+
+class FinHubAuthPlugin(FinauthPlugin):
+    """`-A finhub -a username:password`, the tenant and account ids and keys from FINHUB_*."""
+
+    name = "FinHub session auth (finauth)"
+    auth_type = "finhub"
+    description = (
+        "Log in to FinHub with -a username:password; FINHUB_ORGANIZATION_ID, FINHUB_USER_ID, "
+        "FINHUB_TENANT_ID, FINHUB_TENANT_KEY and FINHUB_TENANT_SECRET from the environment."
+    )
+    provider = "FinHub"
+
+    def _auth_class(self) -> type[FinHubSessionAuth]:
+        from .providers.finhub import FinHubSessionAuth
+
+        return FinHubSessionAuth
+
+    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
+        def make(base_url: str) -> LoginAuth:
+            from ._config import from_environ
+
+            organization_id, user_id, tenant_id, tenant_key, tenant_secret = from_environ(
+                environ, self.provider, *FINHUB_VARIABLES
+            )
+            return self._auth_class()(
+                organization_id=organization_id,
+                user_id=user_id,
+                tenant_id=tenant_id,
+                username=username,
+                password=password,
+                tenant_key=tenant_key,
+                tenant_secret=tenant_secret,
+                base_url=base_url,
+            )
+
+        return make
+
+
+def _default_base_url(provider: str) -> str:
+    """The provider's production URL, its module imported only now (see the module doc)."""
+    module = import_module(f".providers.{provider.lower()}", __package__)
+    default: str = module.DEFAULT_BASE_URL
+    return default
