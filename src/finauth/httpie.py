@@ -39,15 +39,6 @@ __all__ = ["FinHubAuthPlugin", "FincruxAuthPlugin", "FinveraAuthPlugin"]
 Factory = Callable[[str], "LoginAuth"]
 """Makes the provider's auth for a `base_url`."""
 
-FINHUB_VARIABLES = (
-    "FINHUB_ORGANIZATION_ID",
-    "FINHUB_USER_ID",
-    "FINHUB_TENANT_ID",
-    "FINHUB_TENANT_KEY",
-    "FINHUB_TENANT_SECRET",
-)
-"""FinHub's fields that `-a username:password` has no room for, in the constructor's order."""
-
 
 class DeferredAuth(requests.auth.AuthBase):
     """The provider's auth, made on the first request, when its origin is known."""
@@ -82,9 +73,15 @@ class DeferredAuth(requests.auth.AuthBase):
 
 
 class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
-    """What the three plugins share: `-a` optional, its password prompted for if left out."""
+    """What the three plugins share: `-a` optional, its password prompted for if left out.
+
+    `-a` stands in for two of the variables `from_env()` reads, the account and the
+    password, so one path serves with or without it.
+    """
 
     provider: ClassVar[str]
+    account_variable: ClassVar[str] = "EMAIL"
+    """The variable `-a`'s user part stands in for, without the provider's prefix."""
     auth_require = False  # without -a, the provider's from_env() supplies the credentials
     auth_parse = True
     prompt_password = True
@@ -92,41 +89,22 @@ class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
 
     def get_auth(self, username: str | None = None, password: str | None = None) -> DeferredAuth:
         """An auth HTTPie can prepare requests with; no I/O and no check until the first one."""
+        prefix = self.provider.upper()
         environ = dict(os.environ)
-        if username is None and password is None:
-            factory = self._from_env(environ)
-        else:
-            factory = self._given(username or "", password or "", environ)
-        return DeferredAuth(self.provider, factory, environ)
+        if username is not None or password is not None:
+            environ[f"{prefix}_{self.account_variable}"] = username or ""
+            environ[f"{prefix}_PASSWORD"] = password or ""
 
-    def _from_env(self, environ: Mapping[str, str]) -> Factory:
         def make(base_url: str) -> LoginAuth:
-            variables = {**environ, f"{self.provider.upper()}_BASE_URL": base_url}
-            return self._auth_class().from_env(variables)
+            return self._auth_class().from_env({**environ, f"{prefix}_BASE_URL": base_url})
 
-        return make
+        return DeferredAuth(self.provider, make, environ)
 
     def _auth_class(self) -> type[FincruxJWTAuth | FinveraCookieAuth | FinHubSessionAuth]:
         raise NotImplementedError
 
-    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
-        raise NotImplementedError
 
-
-class _EmailPlugin(FinauthPlugin):
-    """Fincrux and Finvera: `-a email:password` is the whole account."""
-
-    def _auth_class(self) -> type[FincruxJWTAuth | FinveraCookieAuth]:
-        raise NotImplementedError
-
-    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
-        def make(base_url: str) -> LoginAuth:
-            return self._auth_class()(username, password, base_url=base_url)
-
-        return make
-
-
-class FincruxAuthPlugin(_EmailPlugin):
+class FincruxAuthPlugin(FinauthPlugin):
     """`-A fincrux -a email:password`: Fincrux JWTs, `Authorization: JWT <access>`."""
 
     name = "Fincrux JWT auth (finauth)"
@@ -140,7 +118,7 @@ class FincruxAuthPlugin(_EmailPlugin):
         return FincruxJWTAuth
 
 
-class FinveraAuthPlugin(_EmailPlugin):
+class FinveraAuthPlugin(FinauthPlugin):
     """`-A finvera -a email:password`: Finvera's `DT_AUTH_TOKEN` cookie."""
 
     name = "Finvera cookie auth (finauth)"
@@ -164,31 +142,12 @@ class FinHubAuthPlugin(FinauthPlugin):
         "FINHUB_TENANT_ID, FINHUB_TENANT_KEY and FINHUB_TENANT_SECRET from the environment."
     )
     provider = "FinHub"
+    account_variable = "USERNAME"
 
     def _auth_class(self) -> type[FinHubSessionAuth]:
         from .providers.finhub import FinHubSessionAuth
 
         return FinHubSessionAuth
-
-    def _given(self, username: str, password: str, environ: Mapping[str, str]) -> Factory:
-        def make(base_url: str) -> LoginAuth:
-            from ._config import from_environ
-
-            organization_id, user_id, tenant_id, tenant_key, tenant_secret = from_environ(
-                environ, self.provider, *FINHUB_VARIABLES
-            )
-            return self._auth_class()(
-                organization_id=organization_id,
-                user_id=user_id,
-                tenant_id=tenant_id,
-                username=username,
-                password=password,
-                tenant_key=tenant_key,
-                tenant_secret=tenant_secret,
-                base_url=base_url,
-            )
-
-        return make
 
 
 def _default_base_url(provider: str) -> str:
