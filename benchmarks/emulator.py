@@ -112,7 +112,12 @@ class Memo:
             self._accepted.add(authorization)
 
     def reply(self) -> HTTPResponse:
-        """The memoized answer, as urllib3 gives it to requests."""
+        """The memoized answer, as urllib3 gives it to requests.
+
+        Built here, lean, rather than by finauth.testing's `_urllib3_response`: the bare
+        workload times little but the client and its auth, and that one's cookie
+        plumbing (a parsed header message per answer) would be timed too.
+        """
         return HTTPResponse(
             body=io.BytesIO(self._body),
             headers={**dict(_JSON), "Content-Length": str(len(self._body))},

@@ -10,7 +10,6 @@ figures of `python -X importtime`, and the wall time of `python -c`.
 from __future__ import annotations
 
 import gc
-import io
 import json
 import statistics
 import subprocess
@@ -23,11 +22,11 @@ from typing import Any
 import httpx
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3 import HTTPResponse
 
 from finauth import FincruxJWTAuth
 from finauth.providers.fincrux import LOGIN_PATH
 from finauth.testing import Call
+from finauth.testing._transports import _urllib3_response as urllib3_response
 
 from .clients import FINAUTH
 from .emulator import PRODUCTION_LIKE_URL, BenchEmulator
@@ -91,13 +90,7 @@ class _CannedLogin(HTTPAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        answer = HTTPResponse(
-            body=io.BytesIO(self._reply.body),
-            headers=dict(self._reply.headers),
-            status=self._reply.status,
-            preload_content=False,
-        )
-        return self.build_response(request, answer)
+        return self.build_response(request, urllib3_response(self._reply))
 
 
 def import_time(runs: int) -> dict[str, Any]:
