@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import functools
 import io
-import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,22 +20,12 @@ import requests
 from finauth import FincruxAPIKeyAuth, FincruxJWTAuth, LoginError, _demo, cli
 from finauth.testing import FincruxEmulator
 from finauth.testing.fincrux import SEARCH_PATH
+from sandbox_process import FINAUTH, STARTUP, Sandbox, environment, exports
 
-FINAUTH = [sys.executable, "-m", "finauth"]
 CLIENTS = ("requests", "httpx", "httpx-async")
 PROVIDERS = ("Fincrux", "Finvera", "FinHub")
 HEADER = re.compile(r"^provider\s+client\s+logins\s+refreshes\s+re-sends\s+result\s*$", re.M)
 TIMEOUT = 60.0
-STARTUP = 15.0
-"""Seconds the sandbox may take to print its URLs (an interpreter start and a few imports)."""
-
-
-def environment() -> dict[str, str]:
-    """This environment, with loopback kept away from any proxy."""
-    env = dict(os.environ)
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def run_finauth(*arguments: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -194,57 +181,6 @@ def test_the_broken_case_really_is_a_login_error() -> None:
 
 
 # -- sandbox ---------------------------------------------------------------------------------
-class Sandbox:
-    """A `finauth sandbox` process whose stdout is read line by line, without blocking."""
-
-    def __init__(self, *arguments: str, stderr: Path) -> None:
-        self._stderr = stderr.open("w")
-        self.process = subprocess.Popen(
-            [*FINAUTH, "sandbox", *arguments],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            env=environment(),
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name="sandbox stdout", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def read_block(self, seconds: float = STARTUP) -> list[str]:
-        """Lines up to the blank line that ends the first provider's exports.
-
-        Fails after `seconds`, or if the process ends first.
-        """
-        deadline = time.monotonic() + seconds
-        seen: list[str] = []
-        while True:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no complete block within {seconds} s: {seen}"
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            assert line is not None, f"the sandbox exited early: {seen}"
-            seen.append(line)
-            if not line.strip() and seen[-2:-1] and "export " in seen[-2]:
-                return seen
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self._reader.join(5)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        self._stderr.close()
-
-
 @pytest.fixture
 def sandbox_factory() -> Iterator[list[Sandbox]]:
     started: list[Sandbox] = []
@@ -257,15 +193,6 @@ def start_sandbox(started: list[Sandbox], tmp_path: Path, *arguments: str) -> Sa
     sandbox = Sandbox(*arguments, stderr=tmp_path / f"stderr-{len(started)}.txt")
     started.append(sandbox)
     return sandbox
-
-
-def exports(lines: list[str]) -> dict[str, str]:
-    found = {}
-    for line in lines:
-        match = re.fullmatch(r"\s*export (\w+)=(\S+)\s*", line)
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
 
 
 def test_sandbox_serves_until_interrupted(

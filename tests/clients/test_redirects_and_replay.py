@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
@@ -553,6 +554,8 @@ def pipe(data: bytes) -> IO[bytes]:
     ],
 )
 def test_a_file_that_cannot_tell_is_sent_once_and_its_401_returned(rig: Rig, shape: str) -> None:
+    if (shape, rig.transport) == ("read-only", "loopback") and version("urllib3").startswith("1."):
+        pytest.skip("urllib3 1.x sends only iterable bodies (requests < 2.30 pulls in 1.26)")
     fetch = revoked(rig)
     data = b"symbol=RELIANCE&qty=3"
     source = rig.stack.enter_context(pipe(data))

@@ -1,0 +1,171 @@
+"""The README's and each quickstart's path from `finauth sandbox` to an authenticated call,
+walked by copy and paste: the commands and programs are taken from the Markdown as
+written, run in processes of their own against a real `finauth sandbox`, and what the
+pages say the sandbox prints is what it prints.
+
+The pages use ports 8400 to 8402; the tests move them to free ones, and change nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox_process import Sandbox, environment, exports
+
+ROOT = Path(__file__).parents[2]
+README = ROOT / "README.md"
+QUICKSTARTS = sorted((ROOT / "docs" / "quickstart").glob("*.md"))
+PROVIDERS = ("Fincrux", "Finvera", "FinHub")
+DOC_PORT = 8400
+RUN_TIMEOUT = 60
+
+
+def section(path: Path, heading: str) -> str:
+    """The text under the `## heading` of a Markdown page, up to the next `## `."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", path.read_text(), re.M | re.S)
+    assert match is not None, f"{path.name} has no section {heading!r}"
+    return match.group(1)
+
+
+def fenced(markdown: str, language: str) -> list[str]:
+    """The code blocks of `language` in `markdown`, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", markdown, re.M | re.S)
+
+
+def sandbox_command() -> str:
+    """The README's command that starts the sandbox, the first of its offline section."""
+    return fenced(section(README, "Trying it offline"), "sh")[0].strip()
+
+
+def three_free_ports() -> int:
+    """A port such that it and the next two are free on 127.0.0.1, below the range the
+    kernel hands out on its own (so no client connection takes one meanwhile)."""
+    for _ in range(50):
+        first = random.randrange(20000, 32000)
+        probes = [socket.socket() for _ in range(3)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        return first
+    pytest.fail("no three consecutive free ports on 127.0.0.1")
+
+
+class Walk:
+    """A sandbox started by the pages' own command, and the pages' ports moved to its."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = three_free_ports()
+        arguments = self.moved(sandbox_command()).split()
+        assert arguments[:2] == ["finauth", "sandbox"], arguments
+        self.sandbox = Sandbox(*arguments[2:], stderr=tmp_path / "sandbox-stderr.txt")
+        self.printed = {name: self.sandbox.read_block() for name in PROVIDERS}
+
+    def moved(self, text: str) -> str:
+        for offset in range(3):
+            text = text.replace(str(DOC_PORT + offset), str(self.port + offset))
+        return text
+
+    def block(self, provider: str) -> str:
+        """What the sandbox printed for `provider`, from its name to its last export."""
+        lines = self.printed[provider]
+        first = next(i for i, line in enumerate(lines) if line.startswith(f"{provider}: "))
+        return "".join(lines[first:]).rstrip("\n") + "\n"
+
+    def run(self, command: list[str], *, source: str, exported: dict[str, str]) -> str:
+        """Run `source` through `command` (bash or python) with `exported` set, as pasted
+        into the second terminal; its output, once checked that it ran cleanly and printed
+        none of the secrets `source` and `exported` hold."""
+        env = {
+            **environment(),
+            **exported,
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        }
+        ran = subprocess.run(
+            [*command, self.moved(source)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert ran.returncode == 0, f"{source}\n---\n{ran.stdout}{ran.stderr}"
+        assert "Traceback" not in ran.stderr, ran.stderr
+        given = {**exports(source.splitlines()), **exported}
+        for name, value in given.items():
+            if name.endswith(("PASSWORD", "SECRET", "API_KEY")):
+                assert value not in ran.stdout + ran.stderr, f"{name} printed by:\n{source}"
+        return ran.stdout
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+    walk = Walk(tmp_path_factory.mktemp("sandbox"))
+    yield walk
+    walk.sandbox.close()
+
+
+def test_readme_goes_from_the_sandbox_to_an_authenticated_call(walk: Walk) -> None:
+    offline = section(README, "Trying it offline")
+    (_, shell) = fenced(offline, "sh")
+    (program,) = fenced(offline, "python")
+
+    pasted = "\n".join([shell, f"python - <<'PROGRAM'\n{program}PROGRAM"])
+    output = walk.run(["bash", "-euc"], source=pasted, exported={})
+
+    # `finauth get --json`, then the program's print: the same search answered twice
+    assert output.count('"query": "RELIANCE"') == 1, output
+    assert output.count("'query': 'RELIANCE'") == 1, output
+
+
+@pytest.mark.parametrize("page", QUICKSTARTS, ids=[page.stem for page in QUICKSTARTS])
+def test_quickstart_shows_what_the_sandbox_prints(walk: Walk, page: Path) -> None:
+    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    offline = section(page, "Try it offline")
+    start, paste = fenced(offline, "sh")
+    (shown,) = fenced(offline, "text")
+
+    assert start.strip() == sandbox_command()
+    assert walk.moved(shown) == walk.block(provider)
+    assert exports(walk.moved(paste).splitlines()) == exports(walk.printed[provider])
+
+
+@pytest.mark.parametrize("page", QUICKSTARTS, ids=[page.stem for page in QUICKSTARTS])
+def test_quickstart_command_line_runs_against_the_sandbox(walk: Walk, page: Path) -> None:
+    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    (commands,) = fenced(section(page, "From the command line"), "sh")
+
+    output = walk.run(["bash", "-euc"], source=commands, exported=exports(walk.printed[provider]))
+
+    assert f"{provider}: logged in as " in output, output
+    assert output.rstrip().endswith("}"), output  # `get --json`: the answer, indented
+
+
+QUICKSTART_PROGRAMS = [
+    pytest.param(page, program, id=f"{page.stem}-{number}")
+    for page in QUICKSTARTS
+    for number, program in enumerate(fenced(page.read_text(), "python"), 1)
+]
+
+
+@pytest.mark.parametrize(("page", "program"), QUICKSTART_PROGRAMS)
+def test_quickstart_program_runs_against_the_sandbox(walk: Walk, page: Path, program: str) -> None:
+    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    exported = exports(walk.printed[provider])
+
+    output = walk.run([sys.executable, "-c"], source=program, exported=exported)
+
+    assert output.strip() or "print(" not in program, program
