@@ -41,6 +41,10 @@ def fenced(markdown: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```$", markdown, re.M | re.S)
 
 
+def provider_of(quickstart: Path) -> str:
+    return next(name for name in PROVIDERS if name.lower() == quickstart.stem)
+
+
 def sandbox_command() -> str:
     """The README's command that starts the sandbox, the first of its offline section."""
     return fenced(section(README, "Trying it offline"), "sh")[0].strip()
@@ -133,7 +137,7 @@ def test_readme_goes_from_the_sandbox_to_an_authenticated_call(walk: Walk) -> No
 
 @pytest.mark.parametrize("page", QUICKSTARTS, ids=[page.stem for page in QUICKSTARTS])
 def test_quickstart_shows_what_the_sandbox_prints(walk: Walk, page: Path) -> None:
-    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    provider = provider_of(page)
     offline = section(page, "Try it offline")
     start, paste = fenced(offline, "sh")
     (shown,) = fenced(offline, "text")
@@ -145,7 +149,7 @@ def test_quickstart_shows_what_the_sandbox_prints(walk: Walk, page: Path) -> Non
 
 @pytest.mark.parametrize("page", QUICKSTARTS, ids=[page.stem for page in QUICKSTARTS])
 def test_quickstart_command_line_runs_against_the_sandbox(walk: Walk, page: Path) -> None:
-    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    provider = provider_of(page)
     (commands,) = fenced(section(page, "From the command line"), "sh")
 
     output = walk.run(["bash", "-euc"], source=commands, exported=exports(walk.printed[provider]))
@@ -163,7 +167,7 @@ QUICKSTART_PROGRAMS = [
 
 @pytest.mark.parametrize(("page", "program"), QUICKSTART_PROGRAMS)
 def test_quickstart_program_runs_against_the_sandbox(walk: Walk, page: Path, program: str) -> None:
-    provider = next(name for name in PROVIDERS if name.lower() == page.stem)
+    provider = provider_of(page)
     exported = exports(walk.printed[provider])
 
     output = walk.run([sys.executable, "-c"], source=program, exported=exported)
