@@ -11,7 +11,7 @@ warm-up, so what is timed is the common case: a valid token, read and attached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
@@ -20,7 +20,7 @@ import requests
 
 from finauth.testing import EmulatorServer
 
-from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH, SESSIONS
+from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH, SESSIONS, ClientFactory, SessionFactory
 from .emulator import BARE, IN_MEMORY, LOOPBACK, PRODUCTION_LIKE_URL, BenchEmulator, Site
 from .timing import compare, interleave, timed, timed_async
 
@@ -44,26 +44,23 @@ def run(rounds: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
 
 def _workloads(site: Site, rounds: int, n: int) -> list[dict[str, Any]]:
     return [
-        *_rows("requests", site, _sessions(site, n, rounds), n, rounds),
-        *_rows("httpx.Client", site, _clients(site, n, rounds), n, rounds),
+        *_rows("requests", site, _synchronous(SESSIONS, site, n, rounds), n, rounds),
+        *_rows("httpx.Client", site, _synchronous(CLIENTS, site, n, rounds), n, rounds),
         *_rows("httpx.AsyncClient", site, _async_clients(site, n, rounds), n, rounds),
     ]
 
 
-def _sessions(site: Site, n: int, rounds: int) -> dict[str, list[float]]:
+def _synchronous(
+    factories: Mapping[str, SessionFactory] | Mapping[str, ClientFactory],
+    site: Site,
+    n: int,
+    rounds: int,
+) -> dict[str, list[float]]:
+    """Samples per variant for a synchronous client family: requests or httpx.Client."""
     with ExitStack() as stack:
         contenders = [
             timed(variant, _getter(factory(site, stack), site.url))
-            for variant, factory in SESSIONS.items()
-        ]
-        return interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
-
-
-def _clients(site: Site, n: int, rounds: int) -> dict[str, list[float]]:
-    with ExitStack() as stack:
-        contenders = [
-            timed(variant, _getter(factory(site, stack), site.url))
-            for variant, factory in CLIENTS.items()
+            for variant, factory in factories.items()
         ]
         return interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
 
