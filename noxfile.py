@@ -82,6 +82,11 @@ def tests_lowest(session: nox.Session) -> None:
         "redis",
         "hypothesis",
         "httpie",
+        "django",
+        "djangorestframework",
+        "djangorestframework-simplejwt",
+        "dj-rest-auth",
+        "waitress",
     ]
     session.install("-c", str(constraints), *tools)
     session.run("pytest", "--ignore=tests/soak", *session.posargs)
