@@ -9,13 +9,14 @@ are imported when a plugin is actually chosen.
 provider's `from_env()` supplies everything. FinHub's other fields always come
 from the `FINHUB_*` environment variables.
 
-HTTPie builds the auth before it knows which request it will authenticate, and a
-finauth auth only speaks to its own `base_url` origin (R1). So the auth is made
-on the first request: `base_url` is `<PROVIDER>_BASE_URL` when set, else the
-provider's production URL when the request goes there, else the request's own
-origin, which makes `http -A fincrux -a e:p http://127.0.0.1:8400/...` reach a
-sandbox. Errors raised then (a rejected login, a missing variable) reach HTTPie's
-own handler, which prints `http: error: LoginError: ...` and exits 1.
+HTTPie builds the auth before it knows which request it will authenticate, so the
+auth is made on the first request, for one origin (R1): `<PROVIDER>_BASE_URL` when
+set; else the URL's own origin when its host is loopback, which makes `http -A
+fincrux -a e:p http://127.0.0.1:8400/...` reach a sandbox without sending anything
+off the machine; else the provider's production URL. A URL at any other origin is
+refused before anything is sent (see `DeferredAuth.base_url_for`). Errors raised
+then (a refused URL, a rejected login, a missing variable) reach HTTPie's own
+handler, which prints `http: error: LoginError: ...` and exits 1.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import requests
 from httpie.plugins import AuthPlugin
+
+from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ._auth import LoginAuth
@@ -51,22 +54,44 @@ class DeferredAuth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._auth is None:
-            self._auth = self._factory(self._base_url(r.url or ""))
+            self._auth = self._factory(self.base_url_for(r.url or ""))
         result: requests.PreparedRequest = self._auth(r)
         return result
 
-    def _base_url(self, url: str) -> str:
-        """`<PROVIDER>_BASE_URL`, else the production URL when `url` goes to its origin,
-        else `url`'s origin: the one a user who typed that URL expects."""
-        from ._origin import origin_of
+    def base_url_for(self, url: str) -> str:
+        """The base URL for a run whose request goes to `url`; a ConfigurationError when
+        `url` is at another origin than that base URL's.
 
-        default = _default_base_url(self._provider)
-        configured = self._environ.get(f"{self._provider.upper()}_BASE_URL")
+        `<PROVIDER>_BASE_URL` when set, else `url`'s origin when it is loopback (a
+        sandbox), else the production URL. Never any other origin that `url` names:
+        with the credentials exported, `http -A fincrux https://elsewhere/` would
+        otherwise send the password to whichever host was typed.
+
+        A URL elsewhere is refused rather than sent without credentials, as R1 would
+        have it for a library call: a user who typed `-A fincrux` asked for that login,
+        and an unauthenticated request would come back as that server's 401 (or, worse,
+        its public page), looking like a wrong password or a working auth, while the
+        fix, `<PROVIDER>_BASE_URL`, stays out of sight. The refusal comes before any
+        connection, so nothing at all goes to that host. A redirect elsewhere is no
+        such request: it is followed without credentials (R1, R10).
+        """
+        from ._origin import is_loopback, origin_of
+
+        variable = f"{self._provider.upper()}_BASE_URL"
+        configured = self._environ.get(variable)
         target = origin_of(url)
-        if configured or target is None or target == origin_of(default):
-            return configured or default
-        host = f"[{target.host}]" if ":" in target.host else target.host
-        return f"{target.scheme}://{host}:{target.port}"
+        if not configured and target is not None and is_loopback(target.host):
+            return target.url
+        base_url = configured or _default_base_url(self._provider)
+        served = origin_of(base_url)
+        if served is None or served == target:
+            return base_url  # an unusable base URL is reported by from_env, naming the variable
+        raise ConfigurationError(
+            f"{self._provider}: -A {self._provider.lower()} logs in at {served.url} only, "
+            f"not at {target.url if target else 'that URL'}; to use another server, "
+            f"set {variable} to its address",
+            provider=self._provider,
+        )
 
     def __repr__(self) -> str:
         return f"DeferredAuth({self._auth!r})" if self._auth else f"DeferredAuth({self._provider})"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socketserver
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,13 +48,17 @@ def server(emulator: Emulator) -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
-    """This environment without any finauth variable, and HTTPie's config in `tmp_path`."""
+    """This environment without any finauth variable, and HTTPie's config in `tmp_path`,
+    its update check off: HTTPie would otherwise fetch packages.httpie.io on every run."""
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("FINCRUX_", "FINVERA_", "FINHUB_"))
     }
-    env.update(HOME=str(tmp_path), HTTPIE_CONFIG_DIR=str(tmp_path / "httpie"))
+    config = tmp_path / "httpie"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"disable_update_warnings": True}))
+    env.update(HOME=str(tmp_path), HTTPIE_CONFIG_DIR=str(config))
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     return env
 
@@ -192,11 +198,91 @@ def test_finhub_names_the_missing_variable(home: dict[str, str]) -> None:
 def test_plain_http_to_a_remote_host_is_refused_before_any_connection(
     home: dict[str, str],
 ) -> None:
-    finished = http(home, "-A", "fincrux", "-a", "me@example.com:secret-4711", "http://x.invalid/")
+    env = {**home, "FINCRUX_BASE_URL": "http://x.invalid"}
+
+    finished = http(env, "-A", "fincrux", "-a", "me@example.com:secret-4711", "http://x.invalid/")
 
     assert finished.returncode != 0
     assert "http: error: InsecureTransportError:" in finished.stderr
     assert "secret-4711" not in finished.stdout + finished.stderr
+
+
+class Recorder(socketserver.StreamRequestHandler):
+    """A loopback HTTP proxy that forwards nothing: it notes each request line and
+    answers 502, so a client that tried to reach any host shows up in `server.lines`."""
+
+    server: RecordingProxy
+
+    def handle(self) -> None:
+        self.server.lines.append(self.rfile.readline().decode("latin-1").strip())
+        self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+
+class RecordingProxy(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Recorder)
+        self.lines: list[str] = []
+
+
+@pytest.fixture
+def proxy() -> Iterator[RecordingProxy]:
+    with RecordingProxy() as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield server
+        server.shutdown()
+        thread.join()
+
+
+def through(proxy: RecordingProxy, env: dict[str, str]) -> dict[str, str]:
+    """`env` with every non-loopback request, HTTPie's and finauth's, sent to `proxy`."""
+    address = "http://{}:{}".format(*proxy.server_address[:2])
+    names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    return {**env, **dict.fromkeys(names, address)}
+
+
+def test_a_url_elsewhere_is_refused_before_anything_is_sent(
+    emulator: Emulator, proxy: RecordingProxy, home: dict[str, str]
+) -> None:
+    """With the credentials exported and no base URL, a URL at another host than the
+    provider's must not receive the login (the password): nothing is sent at all.
+
+    `.invalid` never resolves, and the proxy forwards nothing, so whatever a run tried
+    to send stays on loopback, and in `proxy.lines`.
+    """
+    env = {**home, **emulator.environment("unused")}
+    del env[f"{emulator.name.upper()}_BASE_URL"]
+    url = "https://not-provider.invalid/api/anything"
+
+    finished = http(through(proxy, env), "-A", AUTH_TYPES[emulator.name], url)
+
+    assert finished.returncode != 0
+    assert "http: error: ConfigurationError:" in finished.stderr
+    assert emulator.production_url in finished.stderr
+    assert f"{emulator.name.upper()}_BASE_URL" in finished.stderr
+    assert "https://not-provider.invalid" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert emulator.credentials()["password"] not in finished.stdout + finished.stderr
+    assert proxy.lines == []
+
+
+def test_a_base_url_from_the_environment_refuses_another_origin(
+    emulator: Emulator, server: EmulatorServer, home: dict[str, str]
+) -> None:
+    """`<PROVIDER>_BASE_URL` names the one origin `-A` serves: even the same server under
+    another name (`localhost` for `127.0.0.1`) is another origin, refused, not sent to
+    without credentials."""
+    env = {**home, **emulator.environment(server.base_url)}
+    elsewhere = server.base_url.replace("127.0.0.1", "localhost") + emulator.sample_path
+
+    finished = http(env, "-A", AUTH_TYPES[emulator.name], elsewhere)
+
+    assert finished.returncode != 0
+    assert "http: error: ConfigurationError:" in finished.stderr
+    assert server.base_url.removesuffix(emulator.prefix) in finished.stderr
+    assert not emulator.calls
 
 
 def test_importing_finauth_does_not_import_httpie() -> None:

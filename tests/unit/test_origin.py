@@ -1,8 +1,12 @@
-"""`parse_base_url` (R8, R11) and `origin_of` (R1)."""
+"""`parse_base_url` (R8, R11, R17) and `origin_of` (R1)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import httpx
 import pytest
+import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -237,6 +241,137 @@ def test_a_path_does_not_narrow_the_origin() -> None:
     assert parse("https://api.example.com/v1/").origin == origin_of("https://api.example.com/v2/x")
 
 
+# --- R17: one origin, as requests and httpx see it --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        # requests ends the host at a backslash, httpx and urlsplit do not
+        pytest.param(
+            "https://api.fincrux.test\\.evil.example/v1", "backslash", id="backslash-in-host"
+        ),
+        pytest.param(
+            "https://evil.example\\@api.fincrux.test", "backslash", id="backslash-before-at"
+        ),
+        pytest.param("https://api.fincrux.test/v1\\x", "backslash", id="backslash-in-path"),
+        # urlsplit drops tabs and newlines; the clients refuse or encode them
+        pytest.param("https://api.fin crux.test", "whitespace", id="space"),
+        pytest.param("https://api.fincrux.test\t/v1", "whitespace", id="tab"),
+        pytest.param("https://api.\nfincrux.test", "whitespace", id="newline"),
+        pytest.param("https://api.fincrux.test/\x00", "whitespace", id="nul"),
+        pytest.param("https://api.fincrux.test\x7f", "whitespace", id="delete"),
+        pytest.param("https://api.fincrux\u3000.test", "whitespace", id="ideographic-space"),
+        pytest.param("https://api.fincrux.test/a\u00a0b", "whitespace", id="no-break-space"),
+        pytest.param("https://api..fincrux.test", "empty label", id="empty-label"),
+        pytest.param("https://.api.fincrux.test", "empty label", id="leading-dot"),
+        pytest.param("https://api.fincrux.test./v1", "empty label", id="trailing-dot"),
+        pytest.param("https://api!fincrux.test", "character other than", id="sub-delimiter"),
+        pytest.param("https://api.fincru%78.test", "character other than", id="percent-encoded"),
+        # the resolver reads these as numbers; httpx refuses some, requests none
+        pytest.param("https://fincrux.127.1", "IPv4", id="ends-in-a-number"),
+        pytest.param("https://127.1", "IPv4", id="short-ipv4"),
+        pytest.param("https://0x7f.0.0.1", "IPv4", id="hex-ipv4"),
+        pytest.param("https://127.0.0.01", "IPv4", id="ipv4-leading-zero"),
+        pytest.param("https://256.0.0.1", "IPv4", id="ipv4-out-of-range"),
+        pytest.param("https://2130706433", "IPv4", id="ipv4-as-one-number"),
+        pytest.param("https://[fe80::1%25fincrux]", "IPv6", id="ipv6-zone"),
+        pytest.param("https://[v1.fincrux]", "IPv6", id="ipvfuture"),
+        pytest.param("https://[::1]fincrux:8443", "IPv6", id="after-the-bracket"),
+        # IDNA: refused by a client, encoded differently by the two, or other than by UTS 46
+        pytest.param(
+            "https://\uff26\uff29\uff2e\uff23\uff32\uff35\uff38.test", "IDNA 2008", id="full-width"
+        ),
+        pytest.param("https://\ufb01ncrux.test", "IDNA 2008", id="ligature"),
+        pytest.param("https://fincrux\u3002test", "IDNA 2008", id="ideographic-full-stop"),
+        pytest.param("https://fin\u00adcrux.test", "IDNA 2008", id="soft-hyphen"),
+        pytest.param(
+            "https://fincrux.\u1e9e.\u03a3", "IDNA 2008", id="final-sigma-by-host-or-label"
+        ),
+        pytest.param(
+            "https://fincrux.\u039f\u0394\u039f\u03a3", "IDNA 2008", id="final-sigma-or-uts46"
+        ),
+        pytest.param("https://fincrux.\u00e4_b.test", "IDNA 2008", id="underscore-beside-idn"),
+        pytest.param("https://fincrux.xn--abc", "IDNA 2008", id="bad-a-label"),
+        pytest.param("https://fincrux" + "\u00e4" * 250 + ".test", "IDNA 2008", id="too-long"),
+    ],
+)
+def test_a_host_the_clients_would_read_differently_is_refused(url: str, named: str) -> None:
+    """R17: a host that urlsplit, requests and httpx would not all send alike, or at all.
+
+    The message names what is wrong, never the host: a URL may carry a secret.
+    """
+    with pytest.raises(ConfigurationError) as caught:
+        parse(url, allow_insecure=True)
+    assert type(caught.value) is ConfigurationError
+    message = str(caught.value)
+    assert message.startswith("Acme: base_url ")
+    assert named in message
+    assert "fincrux" not in message.lower()
+
+
+@pytest.mark.parametrize(
+    ("host", "encoded"),
+    [
+        ("straße.example", "xn--strae-oqa.example"),
+        ("Straße.EXAMPLE", "xn--strae-oqa.example"),
+        ("faß.de", "xn--fa-hia.de"),
+        ("ß.example", "xn--zca.example"),
+    ],
+)
+def test_sharp_s_is_encoded_as_idna_2008_not_as_ss(host: str, encoded: str) -> None:
+    """IDNA 2003 (Python's `idna` codec) maps `ß` to `ss`, another domain than the one
+    requests and httpx reach (IDNA 2008)."""
+    base = parse(f"https://{host}/v1/")
+    assert base.origin == Origin("https", encoded, 443)
+    assert base.url == f"https://{encoded}/v1"
+    assert "ss" not in base.origin.host
+
+
+CLIENT_HOSTS = [
+    # ASCII, IP and international hosts, in either case, as typed and in punycode
+    "api.example.com",
+    "API.Example.COM",
+    "a_b.internal",
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    "[2001:db8::1]",
+    "straße.example",
+    "Straße.example",
+    "bücher.example",
+    "BÜCHER.example",
+    "İstanbul.example",
+    "mañana.example",
+    "中国.example",
+    "例え.テスト",
+    "пример.испытание",
+    "οδος.gr",
+    "مثال.example",
+    "xn--strae-oqa.example",
+    "XN--BCHER-KVA.example",
+]
+
+
+@pytest.mark.parametrize("host", CLIENT_HOSTS)
+@pytest.mark.parametrize("port", ["", ":8443"])
+def test_the_stored_host_is_the_one_requests_and_httpx_send(host: str, port: str) -> None:
+    """R17: finauth stores the ASCII host both clients put on the wire, and `origin_of`
+    reads the same origin from the URL as typed and as each client prepared it."""
+    url = f"https://{host}{port}/v1/x"
+    base = parse(url)
+
+    prepared = requests.Request("GET", url).prepare().url
+    assert prepared is not None
+    assert urlsplit(prepared).hostname == base.origin.host
+    assert httpx.URL(url).raw_host.decode("ascii") == base.origin.host
+    assert base.origin.host.isascii()
+    assert base.origin.host == base.origin.host.lower()
+    assert origin_of(prepared) == base.origin
+    assert origin_of(str(httpx.URL(url))) == base.origin
+    assert origin_of(url) == base.origin
+
+
 # --- origin_of ---------------------------------------------------------------------------
 
 
@@ -285,6 +420,11 @@ def test_origins_compare_by_scheme_host_and_effective_port(a: str, b: str, same:
         "https://",
         "https://api.example.com:bad",
         "https://[::1",
+        "https://evil.example\\@api.example.com/",  # requests goes to evil.example
+        "https://api.example.com\\.evil.example/",
+        "https://api..example.com/",
+        "https://[v1.example]/",
+        "https://\uff21\uff30\uff29.example.com/",  # full-width: UTS 46 maps, httpx refuses
     ],
 )
 def test_origin_of_anything_else_is_none(url: str) -> None:
