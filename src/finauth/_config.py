@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 from ._errors import ConfigurationError
+from ._wire import fits_header_value
 
 
 def credential(provider: str, name: str, value: object) -> str:
@@ -13,6 +14,42 @@ def credential(provider: str, name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(
             f"{provider}: {name} is empty; pass the {name} your {provider} account uses",
+            provider=provider,
+        )
+    return value
+
+
+def header_value(provider: str, name: str, value: object, header: str) -> str:
+    """A `credential` that can be sent in `header` as it is (R16): visible ASCII only."""
+    if not fits_header_value(value := credential(provider, name, value)):
+        raise ConfigurationError(
+            f"{provider}: {name} cannot be sent in the {header} header: it may hold only "
+            f"visible ASCII characters, no spaces, line breaks or other control characters; "
+            f"pass the {name} your {provider} account uses",
+            provider=provider,
+        )
+    return value
+
+
+def printable(provider: str, name: str, value: object) -> str:
+    """A `credential` with no control character (CR, LF, NUL...): one pasted with such a
+    character would break the request that carries it, or be a forgery (R16)."""
+    if not (value := credential(provider, name, value)).isprintable():
+        raise ConfigurationError(
+            f"{provider}: {name} holds a line break or another control character; "
+            f"pass the {name} exactly as {provider} issued it",
+            provider=provider,
+        )
+    return value
+
+
+def path_segment(provider: str, name: str, value: object) -> str:
+    """A `credential` that is neither "." nor "..": URL-quoted, those stay as they are, and
+    clients and servers resolve them away, so the request would go to another path (R16)."""
+    if (value := credential(provider, name, value)) in (".", ".."):
+        raise ConfigurationError(
+            f"{provider}: {name} cannot be '.' or '..', which a URL path resolves away; "
+            f"pass the {name} your {provider} account uses",
             provider=provider,
         )
     return value

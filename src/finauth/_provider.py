@@ -42,6 +42,11 @@ class Provider(Protocol):
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
         """The token in a 2xx refresh answer, or an R8 error."""
 
+    def carries(self, token: Token) -> bool:
+        """Whether every part of `token` this provider writes into a request (header, cookie,
+        path) is safe to write (R16). `read_login` and `read_refresh` never return a token
+        that is not; a token from a store may be, if someone tampered with it."""
+
     def apply(self, request: Outgoing, token: Token) -> None:
         """Attach `token` to a request bound for the provider's origin."""
 

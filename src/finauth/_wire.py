@@ -13,15 +13,32 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 from ._errors import LoginError, ProviderResponseError, RateLimitedError
 from ._origin import Origin
 from ._retry import retry_after_seconds
 
 EXCERPT_LENGTH = 160
+MAX_ANSWER_BYTES = 1 << 20
+"""The most of a login or refresh answer finauth reads (R15): tokens take kilobytes."""
+MASKED_LENGTH = 4096
+"""How much of an answer masking looks at (R15): far more than any message shows of it."""
+MAX_DIGITS = 4300
+"""The longest integer read from an answer: Python 3.11's `int()` limit, on 3.10 too (R15)."""
+
 _SECRET_FIELD = re.compile(r"token|access|refresh|secret|password|key|session|cookie", re.I)
-_JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
+_RUN = re.compile(r"[\w.-]+")
+"""A run of the characters a JWT is made of."""
+_JWT_RUN = re.compile(r"(?<![\w.-])(?=[\w.-]*?eyJ)[\w-]*\.[\w-]*\.[\w.-]*")
+"""A whole run that holds "eyJ" and two dots, in linear time (R15): tried only where a run
+starts, and no part of it can match a dot, so a failed try costs one pass over the run.
+The pattern this replaces, "eyJ" then segments and dots, was tried from every "eyJ" and
+took quadratic time on "eyJeyJeyJ..." (120 KB: 13 s)."""
+_HEADER_VALUE = re.compile(r"[!-~]+")
+_COOKIE_VALUE = re.compile(r"[!#-+\--:<-\[\]-~]+")
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,7 +76,13 @@ class AuthCall:
         return f"{self.method} {self.url}"
 
     def secrets(self) -> Iterator[str]:
-        """What this call carries that must never be echoed: credentials, tokens."""
+        """What this call carries that must never be echoed (credentials, tokens), in every
+        form a server may echo it: as sent, JSON-escaped and URL-encoded (R18)."""
+        for secret in self._sent():
+            yield from _forms(secret)
+
+    def _sent(self) -> Iterator[str]:
+        """The secrets as this call sends them: strings of its body, header credentials."""
         if self.body:
             with suppress(ValueError):
                 yield from _strings(parse_json(self.body))
@@ -68,6 +91,21 @@ class AuthCall:
         for pair in self.headers.get("Cookie", "").split(";"):
             if value := pair.partition("=")[2].strip():
                 yield value
+
+    def too_large(self, status_code: int) -> ProviderResponseError:
+        """The error for an answer longer than MAX_ANSWER_BYTES, of which no more is read (R15).
+
+        No excerpt: nothing that large comes from a provider's auth endpoints.
+        """
+        return ProviderResponseError(
+            f"{self.provider} {self.purpose} at {self.endpoint} sent an answer larger than "
+            f"1 MiB (HTTP {status_code}); finauth read no further. Check that base_url "
+            f"points at the {self.provider} API.",
+            provider=self.provider,
+            endpoint=self.endpoint,
+            status_code=status_code,
+            excerpt="",
+        )
 
     def __repr__(self) -> str:
         return f"<AuthCall {self.provider} {self.purpose}: {self.endpoint}>"
@@ -94,20 +132,24 @@ class Answer:
 
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object, or a ProviderResponseError saying why not."""
-        try:
-            data = parse_json(self.body)
-        except ValueError:
-            raise self.unusable("the body is not JSON") from None
+        data = self._json
+        if data is _NOT_JSON:
+            raise self.unusable("the body is not JSON")
         if not isinstance(data, dict):
             raise self.unusable("the body is JSON but not an object")
         return data
 
     def raise_for_status(self, check: str, attempts: int = 1) -> None:
-        """Insist on a 2xx answer; `check` says what to check if the provider refused.
+        """Insist on a 2xx answer of a sane size; `check` says what to check if the provider
+        refused.
 
-        429 is a rate limit (after `attempts` tries), 400/401/403 a refusal, and
-        anything else that is not 2xx an answer no token can come from.
+        A body over MAX_ANSWER_BYTES is refused first: the adapters stop reading there, so
+        one only gets here if some other way of building answers did not (R15). Then 429
+        is a rate limit (after `attempts` tries), 400/401/403 a refusal, and anything else
+        that is not 2xx an answer no token can come from.
         """
+        if len(self.body) > MAX_ANSWER_BYTES:
+            raise self.call.too_large(self.status_code)
         if self.status_code == 429:
             raise self.rate_limited(attempts)
         if self.status_code in (400, 401, 403):
@@ -118,14 +160,15 @@ class Answer:
     def unusable(self, reason: str) -> ProviderResponseError:
         """The error for an answer no token can be read from."""
         call = self.call
+        excerpt = self.excerpt()
         return ProviderResponseError(
             f"{call.provider} {call.purpose} at {call.endpoint} gave an unusable answer "
             f"(HTTP {self.status_code}): {reason}. Check that base_url points at the "
-            f"{call.provider} API. The answer began: {self.excerpt()!r}",
+            f"{call.provider} API. The answer began: {excerpt!r}",
             provider=call.provider,
             endpoint=call.endpoint,
             status_code=self.status_code,
-            excerpt=self.excerpt(),
+            excerpt=excerpt,
         )
 
     def rejected(self, check: str) -> LoginError:
@@ -156,49 +199,73 @@ class Answer:
         )
 
     def provider_message(self) -> str | None:
-        """The human message a provider put in its error body, secrets masked."""
-        try:
-            data = parse_json(self.body)
-        except ValueError:
-            return None
+        """The human message a provider put in its error body, secrets masked (R18).
+
+        Read from the common shapes, at the top or in FinHub's `data`: `message`,
+        `detail`, `error_description`, `error`, Django REST framework's
+        `non_field_errors`, and else the first error of a field, as "email: Enter a
+        valid email address.".
+        """
+        data = self._json
         for body in (data, data.get("data") if isinstance(data, dict) else None):
-            if not isinstance(body, dict):
-                continue
-            for key in ("message", "detail", "error_description", "error"):
-                if isinstance(body.get(key), str) and body[key]:
-                    return self._masked(body[key])[:EXCERPT_LENGTH]
+            if isinstance(body, dict) and (message := _message_in(body)):
+                return self._masked(message)[:EXCERPT_LENGTH]
         return None
 
     def excerpt(self) -> str:
         """The start of the body, with every credential and token masked (R10)."""
-        try:
-            text = self._masked_json(parse_json(self.body))
-        except ValueError:
-            # Masked whole, then cut: cut first, a secret across the cut would keep its start.
-            text = self._masked(self.body.decode("utf-8", "replace"))
-        return _shortened(text, EXCERPT_LENGTH)
+        if self._json is _NOT_JSON:
+            # Decoded from a prefix: a character cut in two at its end does no harm.
+            text = self.body[: 4 * self._masked_length].decode("utf-8", "replace")
+            return _shortened(self._masked(text), EXCERPT_LENGTH)
+        return _shortened(self._masked_json(self._json), EXCERPT_LENGTH)
 
     def quoted(self, value: object, length: int = 40) -> str:
         """`value`, read from the body, as JSON for a message: secrets masked (R10), short."""
+        return _shortened(self._masked_json(value), length)
+
+    @cached_property
+    def _json(self) -> Any:
+        """The body as JSON, parsed once; _NOT_JSON when it is none."""
         try:
-            return _shortened(self._masked_json(value), length)
+            return parse_json(self.body)
         except ValueError:
-            return "(nested too deeply to show)"
+            return _NOT_JSON
+
+    @cached_property
+    def _secrets(self) -> tuple[str, ...]:
+        """Every form of every secret of the call, longest first: a secret inside another
+        is then masked within it, not left to cut the other in pieces."""
+        return tuple(sorted(set(self.call.secrets()), key=len, reverse=True))
+
+    @cached_property
+    def _masked_length(self) -> int:
+        """How much of a text `_masked` looks at: MASKED_LENGTH, and room to mask the longest
+        secret that starts within it even where masking has shrunk what came before."""
+        return MASKED_LENGTH + 3 * max(map(len, self._secrets), default=0)
 
     def _masked_json(self, value: object) -> str:
-        """`value` as JSON, secrets masked; ValueError when it is nested too deeply."""
-        try:
-            # Masked while parsed: once encoded, a password with a quote or an accent
-            # would no longer match itself.
-            text = json.dumps(_masked_fields(value, self._masked), ensure_ascii=False)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
-        return self._masked(text)
+        """The start of `value` as JSON, secret-looking fields blanked and secrets masked:
+        in each string as parsed too, since a string holding JSON escapes an echo again."""
+        return self._masked(_json_start(value, self._masked_length, self._masked))
 
     def _masked(self, text: str) -> str:
-        for secret in self.call.secrets():
+        """The start of `text`, every secret and JWT in it masked (R10), in bounded time (R15).
+
+        Masked first and cut after: a secret cut first would keep its start. So only the
+        first `_masked_length` characters are masked, and what masking leaves of them is
+        cut back by three times the longest secret, the most that a secret the first cut
+        went through can take up once the secrets before it are masked (each "***"
+        replaces at least one character).
+        """
+        length = self._masked_length
+        cut = len(text) > length
+        text = text[:length]
+        for secret in self._secrets:
             text = text.replace(secret, "***")
-        return _JWT_LIKE.sub("***", text)
+        if cut:
+            text = text[: max(0, len(text) - (length - MASKED_LENGTH))]
+        return _masked_jwts(text, cut)
 
     def __repr__(self) -> str:
         return f"<Answer HTTP {self.status_code} to {self.call!r}>"
@@ -233,7 +300,7 @@ def text(value: object) -> str | None:
 def parse_json(body: bytes) -> Any:
     """`json.loads` that fails only with ValueError, also on absurdly deep nesting."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_int=_integer)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -242,6 +309,121 @@ def _shortened(text: str, length: int) -> str:
     """`text` on one line, cut to `length` characters."""
     text = " ".join(text.split())
     return text if len(text) <= length else text[:length] + "..."
+
+
+def fits_header_value(value: str) -> bool:
+    """Whether `value` can be written into a header as it is (R16): visible ASCII, nothing else.
+
+    Stricter than RFC 9110, which allows inner spaces and obs-text: the tokens finauth
+    sends are token68-like, and a CR, LF or NUL would split or break the request.
+    """
+    return _HEADER_VALUE.fullmatch(value) is not None
+
+
+def fits_cookie_value(value: str) -> bool:
+    """Whether `value` can be a cookie's value as it is: RFC 6265 cookie-octets, so no
+    control character, whitespace, DQUOTE, comma, semicolon or backslash (R16)."""
+    return _COOKIE_VALUE.fullmatch(value) is not None
+
+
+_NOT_JSON: Any = object()
+"""What `Answer._json` holds for a body that is no JSON."""
+_NO_VALUE = object()
+"""In `_members`: a piece of JSON text with no value after it."""
+
+
+def _forms(secret: str) -> set[str]:
+    """`secret` as typed, JSON-escaped (ASCII-only or not, once or twice: a JSON string
+    inside a JSON string) and URL-encoded: each way a server may echo what it was sent."""
+    escaped = {json.dumps(secret, ensure_ascii=ascii)[1:-1] for ascii in (True, False)}
+    twice = {
+        json.dumps(form, ensure_ascii=ascii)[1:-1] for form in escaped for ascii in (True, False)
+    }
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret, safe="")}
+    return {secret, *escaped, *twice, *encoded}
+
+
+def _masked_jwts(text: str, cut: bool) -> str:
+    """`text` with every run of JWT characters that holds "eyJ" and two dots masked whole;
+    when `text` was `cut`, the run the cut went through masked if it holds "eyJ", since a
+    JWT cut short no longer has its dots."""
+    if cut and (tail := _RUN.match(text[::-1])) and "eyJ" in text[len(text) - tail.end() :]:
+        text = text[: len(text) - tail.end()] + "***"
+    return _JWT_RUN.sub("***", text)
+
+
+def _message_in(body: dict[str, Any]) -> str | None:
+    """The message in one error object: the first of the usual fields, else the first error
+    of a field that is no secret (a field named like one may list the secret itself)."""
+    for key in ("message", "detail", "error_description", "error", "non_field_errors"):
+        if message := _first_text(body.get(key)):
+            return message
+    for key, value in body.items():
+        message = _first_text(value) if isinstance(value, list) else None
+        if message and not _SECRET_FIELD.search(key):
+            return f"{key}: {message}"
+    return None
+
+
+def _first_text(value: object) -> str | None:
+    """A non-empty string, or the first item of a list when that is one."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    return text(value)
+
+
+def _json_start(value: object, length: int, mask: Callable[[str], str]) -> str:
+    """The start of `value` as `json.dumps(value, ensure_ascii=False)` writes it, `mask`
+    applied to every key and string, secret-looking fields blanked: at least `length`
+    characters, when the whole is as long.
+
+    Written piece by piece with a stack, not recursion, so that neither a huge answer nor a
+    deeply nested one costs more than the part that is shown (R15).
+    """
+    pieces: list[str] = []
+    size = 0
+    stack: list[Iterator[tuple[str, object]]] = [iter([("", value)])]
+    while stack and size < length:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        piece, item = entry
+        if isinstance(item, dict | list):
+            stack.append(_members(item, mask))
+        elif item is not _NO_VALUE:
+            # `mask` cuts a long string, which then closes too early: but only past `length`.
+            shown = mask(item) if isinstance(item, str) else item
+            piece += json.dumps(shown, ensure_ascii=False)
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces)
+
+
+def _members(
+    container: dict[str, Any] | list[Any], mask: Callable[[str], str]
+) -> Iterator[tuple[str, object]]:
+    """An object's or array's JSON text in pieces, each the text before a member and the
+    member: keys masked, and the values of secret-looking fields blanked."""
+    if isinstance(container, list):
+        yield "[", _NO_VALUE
+        for index, item in enumerate(container):
+            yield ", " if index else "", item
+        yield "]", _NO_VALUE
+        return
+    yield "{", _NO_VALUE
+    for index, (key, item) in enumerate(container.items()):
+        blanked = "***" if item and _SECRET_FIELD.search(key, 0, MASKED_LENGTH) else item
+        yield f"{', ' if index else ''}{json.dumps(mask(key), ensure_ascii=False)}: ", blanked
+    yield "}", _NO_VALUE
+
+
+def _integer(digits: str) -> int:
+    """An integer of an answer; more than MAX_DIGITS digits is no JSON finauth reads, since
+    Python 3.10 converts them in quadratic time."""
+    if len(digits) > MAX_DIGITS:
+        raise ValueError(f"an integer of more than {MAX_DIGITS} digits")
+    return int(digits)
 
 
 def _strings(data: object) -> Iterator[str]:
@@ -254,15 +436,3 @@ def _strings(data: object) -> Iterator[str]:
     elif isinstance(data, list):
         for value in data:
             yield from _strings(value)
-
-
-def _masked_fields(data: object, mask: Callable[[str], str]) -> object:
-    """`data` with secret-looking fields blanked and `mask` applied to every string."""
-    if isinstance(data, dict):
-        return {
-            mask(key): "***" if _SECRET_FIELD.search(key) and value else _masked_fields(value, mask)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [_masked_fields(value, mask) for value in data]
-    return mask(data) if isinstance(data, str) else data

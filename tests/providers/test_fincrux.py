@@ -568,3 +568,52 @@ def test_api_key_from_env_honours_base_url() -> None:
 def test_api_key_from_env_names_the_missing_variable() -> None:
     with pytest.raises(ConfigurationError, match="FINCRUX_API_KEY"):
         FincruxAPIKeyAuth.from_env({"FINCRUX_EMAIL": EMAIL})
+
+
+# --- header safety (R16) -------------------------------------------------------------------
+
+UNSAFE_TOKENS = [
+    "SeKrEt\r\nX-Evil: 1",
+    "SeKrEt\n",
+    "SeKrEt\x00",
+    "SeKrEt en",
+    "SeKrEtö",
+    "SeKrEt\t",
+]
+"""What no header can carry as it is: CR, LF, NUL, whitespace, non-ASCII."""
+
+
+@pytest.mark.parametrize("access", UNSAFE_TOKENS)
+@pytest.mark.parametrize("purpose", ["login", "refresh"])
+def test_an_access_token_no_header_can_carry_is_unusable(access: str, purpose: str) -> None:
+    """R16: never cached, never sent, never echoed."""
+    fincrux = provider()
+    call = fincrux.login_call() if purpose == "login" else fincrux.refresh_call(a_token())
+    assert call is not None
+
+    def read(answer: Answer) -> Token:
+        if purpose == "login":
+            return fincrux.read_login(answer)
+        return fincrux.read_refresh(answer, a_token())
+
+    with pytest.raises(ProviderResponseError, match="no header can carry") as caught:
+        read(reply(call, login_body(access=access)))
+    for text in (str(caught.value), caught.value.excerpt):
+        assert access not in text
+        assert "SeKrEt" not in text
+
+
+def test_carries_only_a_token_whose_access_fits_the_authorization_header() -> None:
+    fincrux = provider()
+    assert fincrux.carries(a_token())
+    assert fincrux.carries(a_token(refresh="any thing\r\n goes in a JSON body"))
+    for access in UNSAFE_TOKENS:
+        assert not fincrux.carries(Token(access, None, RECEIVED, RECEIVED))
+
+
+@pytest.mark.parametrize("api_key", ["key\r\nX-Evil: 1", "key\x00", "key\n", "\x7fkey"])
+def test_api_key_with_a_control_character_is_a_configuration_error(api_key: str) -> None:
+    with pytest.raises(ConfigurationError, match="api_key") as caught:
+        FincruxAPIKeyAuth(api_key)
+    assert api_key not in str(caught.value)
+    assert "key" not in str(caught.value).replace("api_key", "")

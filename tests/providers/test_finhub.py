@@ -854,3 +854,54 @@ def test_from_env_names_every_missing_variable(missing: list[str], how: str) -> 
         assert name not in message
     for value in CREDENTIALS.values():
         assert value not in message
+
+
+# --- header and path safety (R16) --------------------------------------------------------
+
+UNSAFE_TOKENS = ["SeKrEt\r\nX-Evil: 1", "SeKrEt\n", "SeKrEt\x00", "SeKrEt en", "SeKrEtö"]
+
+
+@pytest.mark.parametrize("token", UNSAFE_TOKENS)
+@pytest.mark.parametrize("purpose", ["login", "refresh"])
+def test_a_token_no_header_can_carry_is_unusable(token: str, purpose: str) -> None:
+    hub, body = provider(), envelope(session_data(token=token))
+    call = hub.login_call() if purpose == "login" else refresh_call(a_token())
+    with pytest.raises(ProviderResponseError, match="no header can carry") as caught:
+        hub.read_refresh(reply(call, body), a_token())
+    assert token not in str(caught.value)
+    assert "SeKrEt" not in str(caught.value)
+
+
+@pytest.mark.parametrize("session_id", [".", "..", "ses sion", "ses\r\nsion", "sessiön"])
+def test_a_session_id_no_refresh_path_can_carry_is_unusable(session_id: str) -> None:
+    hub = provider()
+    answer = reply(hub.login_call(), envelope(session_data(sessionId=session_id)))
+    with pytest.raises(ProviderResponseError, match="'sessionId'"):
+        hub.read_login(answer)
+
+
+def test_carries_checks_the_token_and_the_session_id() -> None:
+    hub = provider()
+    assert hub.carries(a_token())
+    assert hub.carries(a_token(refresh="a refresh\r\ntoken goes in a JSON body"))
+    assert hub.carries(a_token(session_id=...))
+    assert not hub.carries(a_token(access="SeKrEt\r\n"))
+    for session_id in (".", "..", "a b"):
+        assert not hub.carries(a_token(session_id=session_id))
+
+
+@pytest.mark.parametrize("tenant_id", ["t\r\nX-Evil: 1", "t\n", "t\x00", "ten ant", "tenänt"])
+def test_a_tenant_id_no_header_can_carry_is_a_configuration_error(tenant_id: str) -> None:
+    with pytest.raises(ConfigurationError, match="tenant_id cannot be sent in the X-Tenant-ID"):
+        FinHubSessionAuth(**{**CREDENTIALS, "tenant_id": tenant_id})
+
+
+@pytest.mark.parametrize("name", ["organization_id", "user_id"])
+@pytest.mark.parametrize("value", [".", ".."])
+def test_dot_segments_are_configuration_errors(name: str, value: str) -> None:
+    """R16: quoted, "." and ".." stay as they are, and would be resolved away."""
+    with pytest.raises(ConfigurationError, match=f"{name} cannot be '.' or '..'") as caught:
+        FinHubSessionAuth(**{**CREDENTIALS, name: value})
+    for secret in SECRETS:
+        assert secret not in str(caught.value)
+    assert FinHubSessionAuth(**{**CREDENTIALS, name: "..."}) is not None

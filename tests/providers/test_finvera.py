@@ -721,3 +721,72 @@ def test_from_env_lists_the_missing_variables(
     for name in present:
         assert name not in message
     assert PASSWORD not in message
+
+
+# --- header safety (R16) -------------------------------------------------------------------
+
+NO_COOKIE = [
+    "SeKrEt en",
+    'SeKrEt"en',
+    "SeKrEt,en",
+    "SeKrEt;en",
+    "SeKrEt\\en",
+    "SeKrEt\ten",
+    "SeKrEtö",
+    "SeKrEt\x00",
+]
+"""What RFC 6265's cookie-octets exclude: whitespace, DQUOTE, comma, semicolon, backslash,
+control characters and anything not ASCII."""
+
+
+@pytest.mark.parametrize("access", NO_COOKIE)
+def test_an_access_token_no_cookie_can_carry_is_unusable(access: str) -> None:
+    """R16: from the body (a Set-Cookie line could not hold most of these)."""
+    answer = login_answer({"token": access, "expires_in": 3600})
+    with pytest.raises(ProviderResponseError, match="DT_AUTH_TOKEN cookie") as caught:
+        finvera().read_login(answer)
+    assert access not in str(caught.value)
+    assert "SeKrEt" not in str(caught.value)
+
+
+@pytest.mark.parametrize("access", ['SeKrEt"en', "SeKrEt,en", "SeKrEt;en", "SeKrEt\\en"])
+def test_the_bearer_scheme_takes_what_a_header_can_carry(access: str) -> None:
+    answer = answer_for(finvera(scheme="bearer").login_call(), {"token": access})
+    assert finvera(scheme="bearer").read_login(answer).access_token == access
+    with pytest.raises(ProviderResponseError, match="no header can carry"):
+        finvera(scheme="bearer").read_login(
+            answer_for(finvera().login_call(), {"token": "SeKrEt\r\nX-Evil: 1"})
+        )
+
+
+@pytest.mark.parametrize("refresh", NO_COOKIE)
+@pytest.mark.parametrize("where", ["cookie", "body"])
+def test_a_refresh_token_no_cookie_can_carry_is_unusable(refresh: str, where: str) -> None:
+    """It travels as `Cookie: DT_REFRESH_TOKEN=...` whatever the scheme."""
+    if where == "cookie":
+        if set(refresh) & set(";\t\x00"):
+            return  # a Set-Cookie line cannot hold these
+        answer = login_answer(cookies=seed_cookies(refresh=refresh))
+    else:
+        answer = login_answer({"token": OPAQUE_ACCESS, "refresh_token": refresh})
+    for scheme in ("cookie", "bearer"):
+        with pytest.raises(ProviderResponseError, match="DT_REFRESH_TOKEN cookie") as caught:
+            finvera(scheme=scheme).read_login(answer)
+        assert refresh not in str(caught.value)
+
+
+def test_carries_checks_what_the_scheme_sends() -> None:
+    cookie, bearer = finvera(), finvera(scheme="bearer")
+    assert cookie.carries(a_token())
+    assert bearer.carries(a_token())
+    semicolon = Token("SeKrEt;en", "refresh-NEW", RECEIVED, RECEIVED)
+    assert not cookie.carries(semicolon)
+    assert bearer.carries(semicolon)
+    bad_refresh = Token("access-NEW", "re fresh", RECEIVED, RECEIVED)
+    assert not cookie.carries(bad_refresh)
+    assert not bearer.carries(bad_refresh)
+    assert not bearer.carries(Token("SeKrEt\r\n", None, RECEIVED, RECEIVED))
+
+
+def answer_for(call: AuthCall, body: Any) -> Answer:
+    return answer(call, body)

@@ -36,6 +36,7 @@ import base64
 import itertools
 import json
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -49,7 +50,7 @@ from finauth import FinauthError, LoginError, ProviderResponseError, RateLimited
 from finauth._origin import BaseURL, parse_base_url
 from finauth._provider import Provider
 from finauth._retry import MAX_ATTEMPTS, RETRY_STATUSES
-from finauth._wire import EXCERPT_LENGTH, Answer
+from finauth._wire import EXCERPT_LENGTH, MAX_ANSWER_BYTES, Answer
 from finauth.providers.fincrux import Fincrux
 from finauth.providers.finhub import FinHub
 from finauth.providers.finvera import Finvera
@@ -498,6 +499,16 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _fits_header(value: str) -> bool:
+    """R16: what a token may hold to go into a header as it is: visible ASCII only."""
+    return all("!" <= char <= "~" for char in value)
+
+
+def _fits_cookie(value: str) -> bool:
+    """R16: RFC 6265 cookie-octets, visible ASCII but DQUOTE, comma, semicolon, backslash."""
+    return _fits_header(value) and not set(value) & set('",;\\')
+
+
 fincrux_fields = st.sampled_from([None, "access", "refresh"])
 fincrux_login_fields = st.sampled_from([None, "access", "refresh", "success", "full_name"])
 successes = st.sampled_from(["true", True, "TRUE"])
@@ -522,7 +533,7 @@ def fincrux_near_misses(draw: st.DrawFn, purpose: Purpose) -> NearMiss:
     ):
         return NearMiss(_dumps(body), (), LoginError, tokens=tokens)
     sent = _text(body.get("access"))
-    if sent is None:
+    if sent is None or not _fits_header(sent):
         return NearMiss(_dumps(body), (), ProviderResponseError, tokens=tokens)
     if sent != access.value:  # another string in its place: opaque, so an hour
         access = Access(sent, False, "next")
@@ -649,6 +660,8 @@ def finvera_near_misses(draw: st.DrawFn, purpose: Purpose) -> NearMiss:
     else:
         previous = PREVIOUS["Finvera"].refresh_token if purpose == "refresh" else None
         expected_refresh = _text(body.get("refresh_token")) or previous
+    if not _fits_cookie(token) or not _fits_cookie(expected_refresh or ""):
+        return outcome(ProviderResponseError)
     # `expires_in` when it is a number, else the access cookie's Max-Age, else an hour.
     if "expires_in" not in body or kind == "next":
         kind, lifetime = "next", None
@@ -740,6 +753,8 @@ def finhub_near_misses(draw: st.DrawFn, purpose: Purpose) -> NearMiss:
         return outcome(ProviderResponseError)
     previous = PREVIOUS["FinHub"] if purpose == "refresh" else None
     session_id = _text(got.get("sessionId")) or (previous and FINHUB_SESSION)
+    if not _fits_header(token) or session_id in (".", "..") or not _fits_header(session_id or ""):
+        return outcome(ProviderResponseError)
     if where == ("data", "expiresAt"):
         expires_kind, expires_moment = "next", None
     used = access if token == access.value else Access(token, False, "next")
@@ -928,3 +943,50 @@ def test_a_body_that_is_no_json_object_gives_a_provider_response_error(
     outcome = parser.step(answer)
     check_outcome(parser, answer, outcome)
     assert type(outcome) is (status_verdict(status) or ProviderResponseError), outcome
+
+
+# --- 4. hostile sizes and shapes: bounded work (R15) ------------------------------------------
+
+FLOOD_UNITS = (
+    *(b"eyJ", b"eyJa.b", b"eyJ.", b"eyJ.. ", b".", b"eyJa\r\n.b", b"eyJ\r\n", b"tok\r\nen"),
+    *(b"\\u00e9", b'\\"', b"%C3%A9", b"[", b'"a", ', SENT_BYTES),
+)
+"""What a flood is made of: JWT look-alikes, dots, CR LF inside tokens, escapes, echoes."""
+
+
+def _masking_time(answer: Answer) -> float:
+    """The best of three: every error text an answer can give (the step's own outcome may
+    differ between a flood and plain text, a body of "a"s being a token, say)."""
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        answer.unusable("a flood")
+        answer.rejected("the flood")
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@given(
+    parser=st.sampled_from(PARSERS),
+    unit=st.sampled_from(FLOOD_UNITS),
+    size=st.integers(0, MAX_ANSWER_BYTES - 32) | st.sampled_from([60_000, 120_000]),
+    wrap=st.sampled_from([None, "detail", "non_field_errors", "access"]),
+    status=st.sampled_from([200, 401, 502]),
+)
+def test_a_flood_costs_what_plain_text_of_its_size_does(
+    parser: Parser, unit: bytes, size: int, wrap: str | None, status: int
+) -> None:
+    """Linear and bounded (R15), and still an R8 error with no secret in it (R10). Timed
+    against a body of "a"s of the same size and shape, not against a clock."""
+
+    def body(fill: bytes) -> bytes:
+        text = fill * (size // len(fill))  # whole units: a secret cut short is none
+        if wrap == "non_field_errors":
+            return b'{"non_field_errors": ["' + text + b'"]}'
+        return b'{"' + wrap.encode() + b'": "' + text + b'"}' if wrap else text
+
+    hostile = parser.answer(status, (), body(unit.replace(SENT_BYTES, parser.sent[0].encode())))
+    check_outcome(parser, hostile, parser.step(hostile))
+    # As JSON and as text: a flood may break the JSON it is wrapped in.
+    plain = (parser.answer(status, (), raw) for raw in (body(b"a"), b"a" * len(hostile.body)))
+    assert _masking_time(hostile) < 20 * max(map(_masking_time, plain))

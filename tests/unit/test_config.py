@@ -7,7 +7,14 @@ import math
 import pytest
 
 from finauth import ConfigurationError
-from finauth._config import credential, from_environ, seconds
+from finauth._config import (
+    credential,
+    from_environ,
+    header_value,
+    path_segment,
+    printable,
+    seconds,
+)
 
 # --- credential --------------------------------------------------------------------------
 
@@ -31,6 +38,46 @@ def test_credential_error_never_repeats_the_value() -> None:
     with pytest.raises(ConfigurationError) as caught:
         credential("Acme", "password", b"bytes-are-not-a-password")
     assert "bytes-are-not-a-password" not in str(caught.value)
+
+
+# --- what goes into a request as it is (R16) ----------------------------------------------
+
+
+def test_header_value_takes_visible_ascii() -> None:
+    assert header_value("Acme", "tenant_id", "tenant_01-x.y", "X-Tenant-ID") == "tenant_01-x.y"
+
+
+@pytest.mark.parametrize("value", ["t\r\nX-Evil: 1", "t\n", "t\x00", "ten ant", "tenänt", "", None])
+def test_header_value_rejects_anything_else_naming_only_the_argument(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="Acme: tenant_id") as caught:
+        header_value("Acme", "tenant_id", value, "X-Tenant-ID")
+    if isinstance(value, str) and value.strip():
+        assert "X-Tenant-ID header" in str(caught.value)
+        assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["key-1", "a key with spaces", "ключ"])
+def test_printable_takes_any_printable_text(value: str) -> None:
+    assert printable("Acme", "api_key", value) == value
+
+
+@pytest.mark.parametrize("value", ["k\r\n", "k\x00", "k\x7f", "k\u2028", "k\t", "", None])
+def test_printable_rejects_control_characters(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="Acme: api_key") as caught:
+        printable("Acme", "api_key", value)
+    if isinstance(value, str) and value.strip():
+        assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["org", "...", ".a", "a/..", "%2e%2e"])
+def test_path_segment_takes_all_but_dot_segments(value: str) -> None:
+    assert path_segment("Acme", "user_id", value) == value
+
+
+@pytest.mark.parametrize("value", [".", "..", "", None])
+def test_path_segment_rejects_dot_segments(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="Acme: user_id"):
+        path_segment("Acme", "user_id", value)
 
 
 # --- seconds -----------------------------------------------------------------------------

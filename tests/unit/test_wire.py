@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import jwt
 import pytest
 
 from finauth import LoginError, ProviderResponseError, RateLimitedError
-from finauth._wire import EXCERPT_LENGTH, Answer, AuthCall
+from finauth._wire import (
+    EXCERPT_LENGTH,
+    MASKED_LENGTH,
+    MAX_ANSWER_BYTES,
+    Answer,
+    AuthCall,
+    fits_cookie_value,
+    fits_header_value,
+)
 
 URL = "https://api.example.com/api/auth/login"
 ENDPOINT = f"POST {URL}"
@@ -94,6 +105,23 @@ def test_secrets_lists_body_strings_and_header_credentials() -> None:
         json.dumps({"refreshToken": "rt", "nested": {"list": ["in-list", ""]}, "n": 3}).encode(),
     )
     assert set(call.secrets()) == {"rt", "in-list", "the-access", "the-refresh", "2"}
+
+
+def test_secrets_come_in_every_form_a_server_may_echo() -> None:
+    """R18: as typed, JSON-escaped (ASCII-only or not, once or twice) and URL-encoded."""
+    secret = 'pä"s s/\\'
+    secrets = set(login_call(secret).secrets())
+    escaped = json.dumps(secret)[1:-1]
+    for form in (
+        secret,
+        escaped,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(escaped)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+    ):
+        assert form in secrets
 
 
 def test_secrets_takes_a_bare_authorization_header_whole() -> None:
@@ -185,6 +213,25 @@ def test_json_object_rejects_everything_else(body: bytes, reason: str) -> None:
 # --- the errors --------------------------------------------------------------------------
 
 
+def test_too_large_names_the_call_and_what_to_check() -> None:
+    error = login_call().too_large(200)
+    assert isinstance(error, ProviderResponseError)
+    assert (error.provider, error.endpoint, error.status_code) == ("Acme", ENDPOINT, 200)
+    assert error.excerpt == ""
+    message = str(error)
+    for part in ("Acme login at " + ENDPOINT, "larger than 1 MiB", "read no further", "base_url"):
+        assert part in message
+
+
+@pytest.mark.parametrize("status", [200, 401, 429, 502])
+def test_an_answer_over_the_cap_is_too_large_whatever_its_status(status: int) -> None:
+    """R15, defence in depth: the adapters stop reading at the cap; an Answer built some
+    other way is refused all the same, before its status or body is looked at."""
+    with pytest.raises(ProviderResponseError, match="larger than 1 MiB"):
+        answer(b"x" * (MAX_ANSWER_BYTES + 1), status=status).raise_for_status("the password")
+    answer(b"{}" + b" " * (MAX_ANSWER_BYTES - 2)).raise_for_status("the password")
+
+
 def test_unusable_carries_what_to_check() -> None:
     error = answer(b"<h1>Gateway Timeout</h1>", status=504).unusable("it has no token")
     assert isinstance(error, ProviderResponseError)
@@ -207,6 +254,19 @@ def test_unusable_carries_what_to_check() -> None:
         ({"error": "invalid_grant"}, "invalid_grant"),
         ({"code": 401, "data": {"message": "Session refused"}}, "Session refused"),
         ({"message": "", "detail": "fallback"}, "fallback"),
+        (
+            {"non_field_errors": ["Unable to log in with provided credentials."]},
+            "Unable to log in with provided credentials.",
+        ),
+        ({"detail": ["Token is blacklisted", "x"]}, "Token is blacklisted"),
+        ({"email": ["Enter a valid email address."]}, "email: Enter a valid email address."),
+        (
+            {"email": [], "tenant": ["Unknown tenant."], "other": ["Second."]},
+            "tenant: Unknown tenant.",
+        ),
+        ({"data": {"non_field_errors": ["Refused in data."]}}, "Refused in data."),
+        ({"code": 401, "data": {"username": ["No such user."]}}, "username: No such user."),
+        ({"password": ["opaque-VALUE-42"], "refresh": ["opaque-VALUE-43"]}, None),
         ({"message": 42}, None),
         ({"success": "false"}, None),
         ([1, 2], None),
@@ -235,6 +295,44 @@ def test_provider_message_is_masked_and_short() -> None:
     assert JWT not in message
     assert "password *** is wrong for token ***" in message
     assert len(message) <= EXCERPT_LENGTH
+
+
+def _json_twice(secret: str) -> str:
+    """`secret` in a JSON string, that string in another."""
+    return json.dumps(json.dumps(secret))[1:-1]
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param(lambda p: json.dumps(p)[1:-1], id="json-ascii"),
+        pytest.param(lambda p: json.dumps(p, ensure_ascii=False)[1:-1], id="json"),
+        pytest.param(_json_twice, id="json-in-json"),
+        pytest.param(lambda p: quote(p, safe=""), id="quote"),
+        pytest.param(quote_plus, id="quote-plus"),
+    ],
+)
+@pytest.mark.parametrize("shape", ["text", "json-message", "json-in-a-string"])
+def test_an_echoed_secret_is_masked_in_every_form_it_was_sent(
+    echo: Callable[[str], str], shape: str
+) -> None:
+    """R18: a server echoes what it parsed, re-encoded: JSON-escaped or URL-encoded. Two
+    levels of JSON are masked, not three (an echo escaped twice, in a string holding JSON)."""
+    if shape == "json-in-a-string" and echo is _json_twice:
+        pytest.skip("three levels of JSON")
+    password = 'pä"ss \\wörd/+é'
+    said = f"bad password {echo(password)}!"
+    body: Any = {
+        "text": f"<p>{said}</p>",
+        "json-message": {"detail": said},
+        "json-in-a-string": {"detail": json.dumps({"echo": said})},
+    }[shape]
+    reply = answer(body, status=401, call=login_call(password))
+    assert "***" in reply.excerpt()
+    texts = [reply.excerpt(), str(reply.rejected("the password")), reply.provider_message() or ""]
+    for text in texts:
+        for form in (password, echo(password), "p\\u00e4", "p%C3%A4", "ss \\"):
+            assert form not in text
 
 
 @pytest.mark.parametrize(
@@ -384,16 +482,108 @@ def test_quoted_shows_a_plain_value_as_json() -> None:
     assert answer({}).quoted("x" * 50) == '"' + "x" * 39 + "..."
 
 
-def test_quoted_of_a_value_nested_too_deeply() -> None:
+def test_quoted_shows_the_start_of_a_value_nested_however_deeply() -> None:
+    """R15: written with a stack, not recursion, and no further than is shown."""
     nested: list[Any] = []
     for _ in range(100_000):
         nested = [nested]
-    assert answer({}).quoted(nested) == "(nested too deeply to show)"
+    assert answer({}).quoted(nested) == "[" * 40 + "..."
 
 
 def test_excerpt_of_a_short_body_is_the_body() -> None:
     assert answer("Service  Unavailable\n", status=503).excerpt() == "Service Unavailable"
     assert answer({"a": 1}).excerpt() == '{"a": 1}'
+
+
+# --- bounded work (R15) --------------------------------------------------------------------
+
+
+def _masking_time(body: bytes) -> float:
+    """The best of three: excerpt, provider message and an unusable answer's error."""
+    best = float("inf")
+    for _ in range(3):
+        reply = answer(body, status=401)
+        start = time.perf_counter()
+        reply.excerpt()
+        reply.provider_message()
+        reply.unusable("a test")
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [b"eyJ", b"eyJa.b", b"eyJ.", b"eyJ ", b"eyJ\r\n", PASSWORD.encode(), b"\\u00e9"],
+)
+@pytest.mark.parametrize("wrap", [False, True], ids=["text", "json"])
+def test_masking_a_flood_costs_what_masking_plain_text_does(unit: bytes, wrap: bool) -> None:
+    """R15: "eyJeyJ..." once took quadratic time (120 KB: 13 s). A ratio to a plain body of
+    the same size and shape, not a wall-clock bound, so that a slow machine does not fail."""
+
+    def body(fill: bytes) -> bytes:
+        text = fill * (120_000 // len(fill))
+        return b'{"detail": "' + text + b'"}' if wrap else text
+
+    hostile, plain = _masking_time(body(unit)), _masking_time(body(b"a"))
+    assert hostile < 20 * max(plain, 1e-4)
+
+
+def test_masking_looks_at_a_bounded_prefix() -> None:
+    """R15: what is shown of 1 MiB costs no more than what is shown of 100 KB."""
+    small = _masking_time(b"a." * 50_000)
+    large = _masking_time(b"a." * (MAX_ANSWER_BYTES // 2))
+    assert large < 5 * max(small, 1e-4)
+
+
+@pytest.mark.parametrize("wrap", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("secret", [PASSWORD, JWT])
+def test_a_secret_that_the_masked_prefix_ends_in_never_shows_its_start(
+    secret: str, wrap: bool
+) -> None:
+    """Masked first, cut after (R10 with R15): at every offset around the end of the prefix
+    masking looks at, whitespace before it (which the excerpt collapses) and after it."""
+    for offset in range(MASKED_LENGTH - 20, MASKED_LENGTH + 3 * 150, 7):
+        text = " " * offset + secret + " and more" * 100
+        excerpt = answer({"detail": text} if wrap else text, status=502).excerpt()
+        assert secret[:4] not in excerpt
+
+
+@pytest.mark.parametrize("wrap", [False, True], ids=["text", "json"])
+def test_secrets_masked_before_the_end_of_the_prefix_do_not_pull_a_cut_one_in(
+    wrap: bool,
+) -> None:
+    """Masking shrinks the text: a secret the prefix ends in must not move into view."""
+    text = PASSWORD * 1000
+    excerpt = answer({"detail": text} if wrap else text, status=502).excerpt()
+    assert excerpt.strip('{}"*.: detail') == ""
+    assert PASSWORD[:2] not in excerpt
+
+
+# --- what a header or a cookie holds (R16) -------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [JWT, "opaque-Tok_en.1~+/=", "a!#$%&'*^`|", '"q";,\\'])
+def test_a_header_value_is_visible_ascii(value: str) -> None:
+    assert fits_header_value(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["", "a b", "a\tb", "tok\r\nX-Evil: 1", "tok\n", "\x00", "tok\x7f", "tök", "a\u2028"]
+)
+def test_a_header_value_holds_nothing_else(value: str) -> None:
+    assert not fits_header_value(value)
+
+
+@pytest.mark.parametrize("value", [JWT, "opaque-Tok_en.1~+/=", "a!#$%&'()*+-./:<=>?@[]^_`{|}~"])
+def test_a_cookie_value_is_cookie_octets(value: str) -> None:
+    assert fits_cookie_value(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["", "a b", 'a"b', "a,b", "a;b", "a\\b", "tok\r\n", "\x00", "tök", "a\tb"]
+)
+def test_a_cookie_value_holds_nothing_else(value: str) -> None:
+    assert not fits_cookie_value(value)
 
 
 def test_answer_repr_has_no_body() -> None:

@@ -13,13 +13,13 @@ import httpx
 import requests
 
 from .._auth import LoginAuth
-from .._config import credential, from_environ
+from .._config import credential, from_environ, printable
 from .._httpx import RequestView
 from .._origin import parse_base_url
 from .._provider import EmailLogin
 from .._requests import PreparedView
 from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing, text
+from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
 from ..stores import TokenStore
 
 NAME = "Fincrux"
@@ -49,11 +49,22 @@ class Fincrux(EmailLogin):
         success = body.get("success")
         if success is not True and not (isinstance(success, str) and success.lower() == "true"):
             raise answer.rejected(self.check)
-        return _access_token(answer, body, text(body.get("refresh")))
+        return self._carried(answer, _access_token(answer, body, text(body.get("refresh"))))
 
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
         body = answer.json_object()
-        return _access_token(answer, body, text(body.get("refresh")) or previous.refresh_token)
+        refresh = text(body.get("refresh")) or previous.refresh_token
+        return self._carried(answer, _access_token(answer, body, refresh))
+
+    def carries(self, token: Token) -> bool:
+        """The access token goes into the Authorization header; the refresh token only into
+        a JSON body, which holds any string."""
+        return fits_header_value(token.access_token)
+
+    def _carried(self, answer: Answer, token: Token) -> Token:
+        if not self.carries(token):
+            raise answer.unusable("its 'access' token holds characters no header can carry")
+        return token
 
     def apply(self, request: Outgoing, token: Token) -> None:
         request.headers["Authorization"] = f"JWT {token.access_token}"
@@ -118,7 +129,7 @@ class FincruxAPIKeyAuth(requests.auth.AuthBase, httpx.Auth):
     def __init__(
         self, api_key: str, *, base_url: str = DEFAULT_BASE_URL, allow_insecure: bool = False
     ) -> None:
-        self._api_key = credential(NAME, "api_key", api_key)
+        self._api_key = printable(NAME, "api_key", api_key)
         self._base = parse_base_url(base_url, provider=NAME, allow_insecure=allow_insecure)
 
     @classmethod

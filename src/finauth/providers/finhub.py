@@ -14,10 +14,10 @@ from urllib.parse import quote
 import requests
 
 from .._auth import LoginAuth
-from .._config import credential, from_environ
+from .._config import credential, from_environ, header_value, path_segment
 from .._origin import BaseURL, parse_base_url
 from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing, text
+from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
 from ..stores import TokenStore
 
 NAME = "FinHub"
@@ -75,10 +75,18 @@ class FinHub:
         )
 
     def read_login(self, answer: Answer) -> Token:
-        return self._session_token(answer, previous=None)
+        return self._carried(answer, self._session_token(answer, previous=None))
 
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
-        return self._session_token(answer, previous)
+        return self._carried(answer, self._session_token(answer, previous))
+
+    def carries(self, token: Token) -> bool:
+        return _unfit(token) is None
+
+    def _carried(self, answer: Answer, token: Token) -> Token:
+        if (unfit := _unfit(token)) is not None:
+            raise answer.unusable(unfit)
+        return token
 
     def apply(self, request: Outgoing, token: Token) -> None:
         request.headers["Authorization"] = f"Bearer {token.access_token}"
@@ -121,6 +129,23 @@ class FinHub:
             f"tenant_id={self.tenant_id!r}, username={self.username!r}, "
             f"base_url={self.base.url!r}"
         )
+
+
+def _unfit(token: Token) -> str | None:
+    """What in `token` cannot be sent as FinHub takes it, in words; None if all can.
+
+    The token goes into `Authorization: Bearer`, the session id into the refresh path
+    (URL-quoted, but "." and ".." would still be resolved away), the refresh token only
+    into a JSON body, which holds any string.
+    """
+    if not fits_header_value(token.access_token):
+        return "its 'token' holds characters no header can carry"
+    session_id = token.extra.get("session_id")
+    if isinstance(session_id, str) and (
+        session_id in (".", "..") or not fits_header_value(session_id)
+    ):
+        return "its 'sessionId' cannot be a segment of the refresh path"
+    return None
 
 
 _EXPIRES_AT = re.compile(
@@ -182,9 +207,9 @@ class FinHubSessionAuth(LoginAuth):
         timeout: float = 30.0,
     ) -> None:
         provider = FinHub(
-            credential(NAME, "organization_id", organization_id),
-            credential(NAME, "user_id", user_id),
-            credential(NAME, "tenant_id", tenant_id),
+            path_segment(NAME, "organization_id", organization_id),
+            path_segment(NAME, "user_id", user_id),
+            header_value(NAME, "tenant_id", tenant_id, TENANT_HEADER),
             credential(NAME, "username", username),
             credential(NAME, "password", password),
             credential(NAME, "tenant_key", tenant_key),

@@ -19,7 +19,15 @@ from .._origin import parse_base_url
 from .._provider import EmailLogin
 from .._requests import RequestsAuth, answer_from
 from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing, parse_json, text
+from .._wire import (
+    Answer,
+    AuthCall,
+    Outgoing,
+    fits_cookie_value,
+    fits_header_value,
+    parse_json,
+    text,
+)
 from ..stores import TokenStore
 
 NAME = "Finvera"
@@ -56,10 +64,32 @@ class Finvera(EmailLogin):
         )
 
     def read_login(self, answer: Answer) -> Token:
-        return _cookie_token(answer, previous_refresh=None)
+        return self._carried(answer, _cookie_token(answer, previous_refresh=None))
 
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
-        return _cookie_token(answer, previous_refresh=previous.refresh_token)
+        token = _cookie_token(answer, previous_refresh=previous.refresh_token)
+        return self._carried(answer, token)
+
+    def carries(self, token: Token) -> bool:
+        return self._unfit(token) is None
+
+    def _unfit(self, token: Token) -> str | None:
+        """What in `token` cannot be sent as this scheme sends it, in words; None if all can.
+
+        The refresh token always travels as a cookie, to the refresh endpoint.
+        """
+        if self.scheme == "bearer" and not fits_header_value(token.access_token):
+            return "its access token holds characters no header can carry"
+        if self.scheme == "cookie" and not fits_cookie_value(token.access_token):
+            return f"its access token holds characters no {ACCESS_COOKIE} cookie can carry"
+        if token.refresh_token is not None and not fits_cookie_value(token.refresh_token):
+            return f"its refresh token holds characters no {REFRESH_COOKIE} cookie can carry"
+        return None
+
+    def _carried(self, answer: Answer, token: Token) -> Token:
+        if (unfit := self._unfit(token)) is not None:
+            raise answer.unusable(unfit)
+        return token
 
     def apply(self, request: Outgoing, token: Token) -> None:
         """Exactly one, current DT_AUTH_TOKEN (or the bearer header), and never the
