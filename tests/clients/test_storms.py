@@ -1,21 +1,55 @@
-"""R6 and R12: however many threads and tasks want a token at once, one login or refresh."""
+"""R6 and R12: however many threads and tasks want a token at once, one login or refresh.
+
+Each storm also runs on a small pool (R6 v2): one client whose few connections are
+shared by every caller, the auth's renewal included. A caller answered 401 must read
+and release that answer before it waits for the renewal, or the callers hold every
+connection while the renewal waits for one of them. Only the loopback server has
+connections to run short of: the in-process transports answer each request at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 import requests
+from crowd import (
+    Outcome,
+    async_outcome,
+    httpcore_expiry_checked_under_lock,  # noqa: F401  (autouse)
+    outcome,
+    run_threads,
+)
+from requests.adapters import HTTPAdapter
 
-from conftest import CLIENTS, Rig
+from conftest import CLIENTS, Rig, make_due
 from finauth._auth import LoginAuth
+
+pytestmark = pytest.mark.timeout(90)
 
 THREADS = 64
 TASKS = 256
+TASK_CONNECTIONS = 64
+"""Connections of the task storms' roomy client."""
+SMALL_POOL = 4
+"""Connections of a small pool: far fewer than the callers sharing it."""
+TIMEOUT = httpx.Timeout(10, pool=3)
+"""A call that waits 3 s for a connection fails (httpx.PoolTimeout): a starved pool
+fails fast rather than hanging the storm."""
+REQUESTS_TIMEOUT = 10.0
+"""requests has no pool timeout: its socket timeout, and `run_threads`, bound a storm."""
+
+POOLS = pytest.mark.parametrize(
+    ("pool", "transport"),
+    [("roomy", "loopback"), ("roomy", "in-process"), ("small", "loopback")],
+)
+"""Every storm with a connection per caller, and over loopback on a small pool."""
 
 
 @pytest.fixture(params=["requests", "httpx"])
@@ -24,106 +58,147 @@ def client_name(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture
+def pool() -> str:
+    """A connection for each caller ("roomy"), unless a test runs on a "small" pool (`POOLS`)."""
+    return "roomy"
+
+
 def mount(rig: Rig, session: requests.Session) -> requests.Session:
     if rig.transport == "in-process":
         session.mount("https://", rig.emulator.requests_adapter())
     return session
 
 
-def thread_storm(rig: Rig, auth: LoginAuth, count: int = THREADS) -> list[int]:
-    """`count` threads released at once, each sending one request with `auth`."""
+@pytest.fixture
+def session(rig: Rig, pool: str) -> Iterator[requests.Session]:
+    """The auth's login session; on a small pool, every requests thread shares it too, so
+    that the renewal needs a connection from the callers' own pool."""
+    with mount(rig, requests.Session()) as session:
+        if pool == "small":
+            session.mount("http://", HTTPAdapter(pool_maxsize=SMALL_POOL, pool_block=True))
+        yield session
+
+
+def httpx_pool(pool: str, roomy: int) -> dict[str, Any]:
+    """An httpx client's limits and timeout: `roomy` connections, or SMALL_POOL.
+
+    As much room to keep connections alive as there are connections: httpcore's pool
+    may close a surplus keep-alive connection it has just handed to a waiting caller
+    (encode/httpcore#1110), which then reads from a closed socket (EBADF).
+    """
+    connections = SMALL_POOL if pool == "small" else roomy
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return {"limits": limits, "timeout": TIMEOUT}
+
+
+def thread_storm(
+    rig: Rig, auth: LoginAuth, session: requests.Session, pool: str, count: int = THREADS
+) -> list[Outcome]:
+    """`count` threads released at once, each sending one request with `auth`.
+
+    Each requests thread has a session of its own, or on a small pool they share
+    `session`; httpx threads share one client.
+    """
     barrier = threading.Barrier(count)
-    statuses: list[int] = []
+    outcomes: list[Outcome] = []
     transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
-    # Room to keep every connection alive: httpcore's pool may close a surplus keep-alive
-    # connection it has just handed to a waiting thread (encode/httpcore#1110), which
-    # then reads from a closed socket (EBADF).
-    limits = httpx.Limits(max_keepalive_connections=count)
-    with httpx.Client(auth=auth, transport=transport, limits=limits) as shared_httpx:
+    options = httpx_pool(pool, count)
+    with httpx.Client(auth=auth, transport=transport, **options) as shared_httpx:
+
+        def get_with_requests() -> requests.Response:
+            if pool == "small":
+                return session.get(rig.url(), auth=auth, timeout=REQUESTS_TIMEOUT)
+            with mount(rig, requests.Session()) as own:
+                return own.get(rig.url(), auth=auth, timeout=REQUESTS_TIMEOUT)
 
         def one_request() -> None:
             barrier.wait(timeout=30)
             if rig.client == "requests":
-                with mount(rig, requests.Session()) as session:
-                    statuses.append(session.get(rig.url(), auth=auth).status_code)
+                outcomes.append(outcome(get_with_requests))
             else:
-                statuses.append(shared_httpx.get(rig.url()).status_code)
+                outcomes.append(outcome(lambda: shared_httpx.get(rig.url())))
 
         run_threads(one_request, count)
-    return statuses
-
-
-def run_threads(target: Callable[[], None], count: int) -> None:
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not [thread for thread in threads if thread.is_alive()]
+    return outcomes
 
 
 @pytest.fixture
-def storm_auth(rig: Rig) -> Iterator[LoginAuth]:
-    with mount(rig, requests.Session()) as session:
-        yield rig.auth(session=session)
+def storm_auth(rig: Rig, session: requests.Session) -> LoginAuth:
+    return rig.auth(session=session)
 
 
-def test_threads_with_no_token_make_one_login(rig: Rig, storm_auth: LoginAuth) -> None:
-    statuses = thread_storm(rig, storm_auth)
+@POOLS
+def test_threads_with_no_token_make_one_login(
+    rig: Rig, storm_auth: LoginAuth, session: requests.Session, pool: str
+) -> None:
+    outcomes = thread_storm(rig, storm_auth, session, pool)
 
-    assert statuses == [200] * THREADS
+    assert Counter(outcomes) == {200: THREADS}
     assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 0)
 
 
-def test_threads_with_an_expiring_token_make_one_refresh(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30
-    with mount(rig, requests.Session()) as session:
-        auth = rig.auth(session=session, refresh_margin=60)
-        auth.login()  # a token inside the margin: expiring
-        rig.emulator.token_ttl = 3600  # its renewal will not be
+@POOLS
+def test_threads_with_an_expiring_token_make_one_refresh(
+    rig: Rig, session: requests.Session, pool: str
+) -> None:
+    auth = rig.auth(session=session, refresh_margin=60)
+    auth.login()
+    make_due(auth)  # a token inside the margin: expiring
 
-        statuses = thread_storm(rig, auth)
+    outcomes = thread_storm(rig, auth, session, pool)
 
-    assert statuses == [200] * THREADS
+    assert Counter(outcomes) == {200: THREADS}
     assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 1)
 
 
-def test_threads_whose_token_was_revoked_renew_once(rig: Rig, storm_auth: LoginAuth) -> None:
+@POOLS
+def test_threads_whose_token_was_revoked_renew_once(
+    rig: Rig, storm_auth: LoginAuth, session: requests.Session, pool: str
+) -> None:
     storm_auth.login()
     rig.emulator.revoke_tokens()
 
-    statuses = thread_storm(rig, storm_auth)
+    outcomes = thread_storm(rig, storm_auth, session, pool)
 
-    assert statuses == [200] * THREADS
+    assert Counter(outcomes) == {200: THREADS}
     assert rig.emulator.logins == 2  # the first login and exactly one renewal
     assert rig.emulator.refreshes == 1  # tried once, refused, then the login
 
 
+TASK_RENEWALS = {"no-token": (1, 0), "expiring": (1, 1), "revoked": (2, 1)}
+"""(logins, refreshes) at the provider after each task storm; "revoked": the first
+login, then one renewal, whose refresh is refused and falls back to a login."""
+
+
+@POOLS
 @pytest.mark.parametrize("client_name", ["httpx-asyncio", "httpx-trio"])
-@pytest.mark.parametrize("expiring", [False, True], ids=["no-token", "expiring"])
-def test_tasks_make_one_login_or_refresh(rig: Rig, expiring: bool) -> None:
-    rig.emulator.token_ttl = 30
-    auth = rig.auth(refresh_margin=60 if expiring else 0)
-    statuses: list[int] = []
+@pytest.mark.parametrize("scenario", list(TASK_RENEWALS))
+def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str) -> None:
+    auth = rig.auth(refresh_margin=60)
+    outcomes: list[Outcome] = []
 
     async def storm() -> None:
         transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
-        limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(auth=auth, transport=transport, limits=limits) as client:
-            if expiring:
-                await client.get(rig.url())  # a token inside the margin: expiring
-                rig.emulator.token_ttl = 3600  # its renewal will not be
+        options = httpx_pool(pool, TASK_CONNECTIONS)
+        async with httpx.AsyncClient(auth=auth, transport=transport, **options) as client:
+            if scenario != "no-token":
+                await client.get(rig.url())
+            if scenario == "expiring":
+                make_due(auth)  # a token inside the margin
+            elif scenario == "revoked":
+                rig.emulator.revoke_tokens()  # a token answered 401
 
             async def one() -> None:
-                statuses.append((await client.get(rig.url())).status_code)
+                outcomes.append(await async_outcome(lambda: client.get(rig.url())))
 
             async with anyio.create_task_group() as tasks:
                 for _ in range(TASKS):
                     tasks.start_soon(one)
 
     anyio.run(storm, backend=CLIENTS[rig.client][1])
-    assert statuses == [200] * TASKS
-    assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 1 if expiring else 0)
+    assert Counter(outcomes) == {200: TASKS}
+    assert (rig.emulator.logins, rig.emulator.refreshes) == TASK_RENEWALS[scenario]
 
 
 @pytest.mark.parametrize("client_name", ["httpx"])

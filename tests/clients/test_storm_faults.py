@@ -1,0 +1,132 @@
+"""R6 (v2) when the renewal a crowd waits for goes wrong: it times out, or its caller is
+cancelled.
+
+- A renewal that is never answered: its caller gets its client's read timeout, and the
+  callers waiting for it must not all give up at once and renew each on its own. A
+  waiter's bound covers the whole renewal it waits for, and when the renewal fails, one
+  waiter takes over: one more renewal at most (a refresh, and the login it falls back
+  to), not one per waiter.
+- A caller cancelled while its renewal is in flight (an anyio cancel scope, asyncio or
+  trio): the renewal is not abandoned, so the next call uses its token.
+
+Stalls are acted out by the loopback server, so the transport is pinned to loopback.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import anyio
+import httpx
+import pytest
+import requests
+from crowd import crowd, httpcore_expiry_checked_under_lock  # noqa: F401  (autouse)
+
+from conftest import CLIENTS, Rig, make_due
+from finauth.testing import Emulator
+from finauth.testing._emulator import AuthKind
+
+pytestmark = [
+    pytest.mark.parametrize("transport", ["loopback"]),
+    pytest.mark.timeout(20),
+]
+
+HERD = 8
+AUTH_TIMEOUT = 1.0
+"""The auth's `timeout`: what each auth call of requests may take, and each waiter's bound
+before the fix."""
+CLIENT_TIMEOUT = 1.25
+"""An httpx client's timeout, which the auth calls it carries take on: a renewal that
+outlasts AUTH_TIMEOUT."""
+STALL = 10.0
+"""Seconds an answer is held back: far beyond every timeout here (the server gives up as
+soon as the client hangs up)."""
+READ_TIMEOUTS = {"requests": requests.exceptions.ReadTimeout, "httpx": httpx.ReadTimeout}
+RETRY_AFTER = 0.3
+"""Seconds the provider asks for before the refresh is tried again (R9), in `retried`."""
+
+
+def stalled(emulator: Emulator) -> None:
+    """The refresh is never answered."""
+    emulator.stall_next("refresh", STALL)
+
+
+def retried(emulator: Emulator) -> None:
+    """The refresh is answered 503 with Retry-After, then tried again and never answered:
+    a renewal that outlasts the auth's `timeout` by RETRY_AFTER, whatever the client."""
+    emulator.fail_next_refresh(503, headers=[("Retry-After", str(RETRY_AFTER))])
+    emulator.stall_next("refresh", STALL)
+
+
+@pytest.mark.parametrize("client_name", list(CLIENTS))
+@pytest.mark.parametrize(
+    ("fault", "refresh_calls"),
+    [pytest.param(stalled, 1, id="stalled"), pytest.param(retried, 2, id="503-then-stalled")],
+)
+def test_a_renewal_that_times_out_is_taken_over_by_one_waiter(
+    rig: Rig, fault: Callable[[Emulator], None], refresh_calls: int
+) -> None:
+    """Eight callers answered 401; the refresh that goes out (`refresh_calls` calls) is
+    never answered. Its caller gets its client's read timeout, after AUTH_TIMEOUT
+    (requests) or CLIENT_TIMEOUT (httpx); the seven others are answered 200, after one
+    more renewal between them."""
+    auth = rig.auth(timeout=AUTH_TIMEOUT)
+    options = {} if rig.client == "requests" else {"timeout": CLIENT_TIMEOUT}
+
+    def refuse_and_stall() -> None:
+        rig.emulator.expire_tokens()
+        fault(rig.emulator)
+
+    outcomes = crowd(rig, auth, HERD, refuse_and_stall, **options)
+
+    read_timeout = READ_TIMEOUTS["requests" if rig.client == "requests" else "httpx"]
+    assert Counter(outcomes) == {200: HERD - 1, read_timeout: 1}
+    # One waiter's renewal after the failed one: a refresh, refused (the stalled call
+    # spent the refresh token), then a login. Never one of each per waiter.
+    assert rig.emulator.refreshes <= refresh_calls + 1
+    assert rig.emulator.logins <= 1 + 1
+
+
+CANCELLED_AFTER = 0.1
+LATE = 0.5
+"""Seconds the cancelled caller's renewal is held back: long after it was cancelled."""
+
+
+@pytest.mark.parametrize("client_name", ["httpx-asyncio", "httpx-trio"])
+@pytest.mark.parametrize(
+    ("phase", "renewals"),
+    [
+        pytest.param("login", (1, 0), id="login"),
+        pytest.param("expiring", (1, 1), id="refresh-before-sending"),
+        pytest.param("expired", (1, 1), id="refresh-after-a-401"),
+    ],
+)
+def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
+    rig: Rig, phase: str, renewals: tuple[int, int]
+) -> None:
+    """The first call is cancelled (anyio.move_on_after) while its login or refresh is in
+    flight; the next call is answered 200 with that renewal's token, none of its own:
+    (logins, refreshes) counted from the start."""
+    auth = rig.auth(refresh_margin=60)
+    kind: AuthKind = "login" if phase == "login" else "refresh"
+
+    async def calls() -> int:
+        async with httpx.AsyncClient(auth=auth, timeout=5) as client:
+            if phase == "login":
+                # Without the auth: a connection, and all a first request loads, made
+                # ready, so that the login is at the provider well before the cancel.
+                assert (await client.get(rig.url(), auth=None)).status_code == 401
+            else:
+                assert (await client.get(rig.url())).status_code == 200
+            if phase == "expiring":
+                make_due(auth)
+            elif phase == "expired":
+                rig.emulator.expire_tokens()
+            rig.emulator.stall_next(kind, LATE)
+            with anyio.move_on_after(CANCELLED_AFTER):
+                await client.get(rig.url())
+            return (await client.get(rig.url())).status_code
+
+    assert anyio.run(calls, backend=CLIENTS[rig.client][1]) == 200
+    assert (rig.emulator.logins, rig.emulator.refreshes) == renewals
