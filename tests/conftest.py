@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -84,6 +85,23 @@ class Rig:
         credentials = self.emulator.credentials()
         found = {credentials[name] for name in SECRET_CREDENTIALS if name in credentials}
         return found | set(self.emulator.issued)
+
+
+def make_due(auth: LoginAuth, left: float = 30.0) -> None:
+    """Give `auth`'s token `left` seconds to live, as if it had served most of a long life:
+    due for renewal before the next request (R3) once `left` is inside the margin.
+
+    A token fresh from an emulator never is, however short it lives: R14 renews a token
+    only once it has lived half its lifetime. The provider still takes the aged token.
+    """
+    token = auth.token
+    assert token is not None, "log in first"
+    earlier = timedelta(seconds=token.expires_in - left)
+    aged = replace(
+        token, expires_at=token.expires_at - earlier, obtained_at=token.obtained_at - earlier
+    )
+    auth.store.set(auth._flow.key, aged)
+    auth._flow._remember(aged)
 
 
 @pytest.fixture(autouse=True)

@@ -26,10 +26,13 @@ from ._errors import FinauthError, RateLimitedError
 from ._provider import Provider
 from ._single_flight import Flight, flight_for
 from ._token import Token
-from ._wire import Answer, AuthCall, Outgoing
+from ._wire import Answer, AuthCall, Outgoing, drop_cookies
 from .stores import TokenStore, token_key
 
 logger = logging.getLogger("finauth")
+
+_REMEMBERED_COOKIES = 32
+"""How many of the cookies auth answers set are kept off the user's requests."""
 
 T = TypeVar("T")
 
@@ -75,17 +78,23 @@ Steps = Generator[Step, Any, T]
 
 class _Cached(NamedTuple):
     token: Token
-    expires: float
-    """`token.expires_at` as a timestamp, so the common path compares two floats."""
+    renew_at: float
+    """When to renew `token`, as a timestamp, so the common path compares two floats."""
 
 
 class _LocalCopy:
     """The last token seen, kept in front of the store; twin flows share one.
 
-    One attribute holding an immutable pair, so threads read it whole.
+    Attributes each hold one immutable value, so threads read them whole.
     """
 
     cached: _Cached | None = None
+    refreshed: str | None = None
+    """The access token the last refresh here gave: if the provider refuses it at once,
+    its refresh did not help (R14)."""
+    auth_cookies: tuple[tuple[str, str], ...] = ()
+    """The cookies login and refresh answers set (the latest few), which a client's jar may
+    send on: they never ride on the user's requests (R18)."""
 
 
 class TokenFlow:
@@ -105,6 +114,7 @@ class TokenFlow:
         self.key = token_key(provider.name, provider.base.url, provider.identity)
         self._margin = refresh_margin
         self._timeout = timeout
+        self._wait_bound = _retry.renewal_budget(timeout)
         self._flight = flight_for(store, self.key)
         self._local = local or _LocalCopy()
 
@@ -122,7 +132,9 @@ class TokenFlow:
     def token(self) -> Token | None:
         """The current token, from the local copy or the store; never logs in."""
         cached = self._local.cached
-        return cached.token if cached is not None else self._remember(self.store.get(self.key))
+        if cached is not None:
+            return cached.token
+        return self._remember(self._trusted(self.store.get(self.key)))
 
     def invalidate(self) -> None:
         """Forget the token, here and in the store: the next request logs in."""
@@ -146,22 +158,25 @@ class TokenFlow:
         if token is None:
             stale = yield from self._reload()  # the shared store may hold a newer token
             token = self._usable() or (yield from self._renewed(stale))
-        self.provider.apply(request, token)
+        self._attach(request, token)
         if (yield Send(request)) != 401:
             return
         if not request.replayable:
             # R5: its 401 is returned, not re-sent; yet the token it carried is refused,
             # so the next request renews it first instead of meeting the same 401.
-            refused = token
-            yield from self._locked(lambda: self._spend(refused))
+            yield from self._spent(token)
             return
         logger.debug(
             "%s: a request was answered 401; renewing and sending it once more", self._name
         )
         token = yield from self._renewed(token)
         request.rewind()
-        self.provider.apply(request, token)
-        yield Send(request)
+        self._attach(request, token)
+        if (yield Send(request)) == 401:
+            # R14: refused as soon as it was renewed. The 401 is returned (R4); the next
+            # request renews first, and by a login if a refresh gave this token, since a
+            # server can go on refreshing tokens its API refuses.
+            yield from self._spent(token)
 
     def withdraw(self, request: Outgoing) -> None:
         """Take back the credentials of a request about to follow a redirect elsewhere.
@@ -171,6 +186,16 @@ class TokenFlow:
         """
         if self._ours(request):
             self.provider.withdraw(request)
+
+    def _attach(self, request: Outgoing, token: Token) -> None:
+        """`token`, as the provider sends it, and none of the cookies auth answers set.
+
+        With httpx those land in the client's jar: a server's `sessionid` or `csrftoken`
+        would switch it to session authentication, and refuse writes without CSRF (R18).
+        """
+        if cookies := self._local.auth_cookies:
+            drop_cookies(request, lambda name, value: (name, value) in cookies)
+        self.provider.apply(request, token)
 
     def _ours(self, request: Outgoing) -> bool:
         """Whether `request` is bound for the provider's origin, where credentials go (R1)."""
@@ -183,18 +208,31 @@ class TokenFlow:
     def _usable(self) -> Token | None:
         """The common case, kept to a memory read: a cached token, not yet expiring."""
         cached = self._local.cached
-        if cached is not None and time.time() + self._margin < cached.expires:
+        if cached is not None and time.time() < cached.renew_at:
             return cached.token
         return None
+
+    def _renew_at(self, token: Token) -> float:
+        """When `token` is due for renewal, as a timestamp.
+
+        `refresh_margin` before it expires, but never more than half its lifetime
+        before (R14): a token that lives less than the margin would otherwise be
+        renewed for every request.
+        """
+        lifetime = (token.expires_at - token.obtained_at).total_seconds()
+        return token.expires_at.timestamp() - min(self._margin, max(lifetime, 0.0) / 2)
 
     def _renewed(self, stale: Token | None) -> Steps[Token]:
         """A token to use instead of `stale`, the one found wanting (None: there was none).
 
         If the store holds another by the time the lock is ours, someone renewed
-        while we waited: that token is used even inside the margin, so that a
-        crowd of waiters makes one renewal, not one each.
+        before us. That token is used if it is not yet due for renewal, or if it
+        was obtained after we began to wait, even inside the margin: a crowd of
+        waiters then makes one renewal, not one each. One obtained earlier and
+        already due is renewed: the request found wanting may have outlived it.
         """
-        return self._locked(lambda: self._reuse_or_renew(stale))
+        since = time.time()
+        return self._locked(lambda: self._reuse_or_renew(stale, since))
 
     def _locked(self, work: Callable[[], Steps[T]]) -> Steps[T]:
         """`work` done by one renewer at a time: in this process, then among the store's."""
@@ -204,12 +242,14 @@ class TokenFlow:
             return (yield from work())
 
     def _hold_flight(self, held: ExitStack) -> Steps[bool]:
-        release = yield Acquire(self._flight, self._timeout)
+        """Wait for the renewal in flight, if any: as long as a whole renewal may take,
+        so that waiters do not all give up and renew at once when a slow one fails."""
+        release = yield Acquire(self._flight, self._wait_bound)
         if release is None:
             logger.warning(
                 "%s: waited %.1f s for another login or refresh to finish; going ahead alone",
                 self._name,
-                self._timeout,
+                self._wait_bound,
             )
             return False
         held.callback(release)
@@ -228,23 +268,37 @@ class TokenFlow:
                 self.store,
             )
 
-    def _reuse_or_renew(self, stale: Token | None) -> Steps[Token]:
+    def _reuse_or_renew(self, stale: Token | None, since: float) -> Steps[Token]:
         current = yield from self._reload()  # double-checked, now that the lock is ours
         if (
             current is not None
             and not current.is_expired()
             and (stale is None or current.access_token != stale.access_token)
+            and (time.time() < self._renew_at(current) or current.obtained_at.timestamp() >= since)
         ):
             return current
         return (yield from self._renew(current or stale))
 
-    def _spend(self, refused: Token) -> Steps[None]:
-        """Mark `refused` expired, here and in the store, unless it was renewed meanwhile."""
-        current = yield from self._reload()
-        if current is not None and current.access_token == refused.access_token:
+    def _spent(self, refused: Token) -> Steps[None]:
+        """Mark `refused` expired, here and in the store, unless it was renewed meanwhile.
+
+        If a refresh here gave it, its refresh token goes too (R14).
+        """
+
+        def spend() -> Steps[None]:
+            current = yield from self._reload()
+            if current is None or current.access_token != refused.access_token:
+                return
             spent = replace(current, expires_at=datetime.now(timezone.utc))
+            if self._local.refreshed == refused.access_token:
+                spent = replace(spent, refresh_token=None)
+                logger.info(
+                    "%s: a token just refreshed was refused; logging in next time", self._name
+                )
             yield Blocking(partial(self.store.set, self.key, spent))
             self._remember(spent)
+
+        return self._locked(spend)
 
     def _renew(self, previous: Token | None) -> Steps[Token]:
         """Refresh when the provider can; on any failure but a rate limit, log in (R3)."""
@@ -266,7 +320,7 @@ class TokenFlow:
 
     def _exchange(self, call: AuthCall) -> Steps[Answer]:
         """Send `call`, retrying as R9 says, and insist on a 2xx answer."""
-        answer: Answer = yield call
+        answer: Answer = yield from self._sent(call)
         attempt = 1
         while answer.status_code in _retry.RETRY_STATUSES and attempt < _retry.MAX_ATTEMPTS:
             seconds = _retry.delay(attempt, answer.header("Retry-After"))
@@ -278,7 +332,7 @@ class TokenFlow:
                 seconds,
             )
             yield Pause(seconds)
-            answer = yield call
+            answer = yield from self._sent(call)
             attempt += 1
         check = (
             self.provider.check if call.purpose == "login" else "that the refresh token is valid"
@@ -286,9 +340,19 @@ class TokenFlow:
         answer.raise_for_status(check, attempt)
         return answer
 
+    def _sent(self, call: AuthCall) -> Steps[Answer]:
+        """The answer to `call`; the cookies it sets are remembered, to be kept off the
+        user's requests."""
+        answer: Answer = yield call
+        if cookies := answer.cookies_set():
+            known = [pair for pair in self._local.auth_cookies if pair not in cookies]
+            self._local.auth_cookies = (*known, *cookies)[-_REMEMBERED_COOKIES:]
+        return answer
+
     def _save(self, call: AuthCall, token: Token) -> Steps[Token]:
         yield Blocking(partial(self.store.set, self.key, token))
         self._remember(token)
+        self._local.refreshed = token.access_token if call.purpose == "refresh" else None
         done = "logged in" if call.purpose == "login" else "refreshed"
         logger.debug(
             "%s: %s at %s, token expires in %s",
@@ -306,14 +370,26 @@ class TokenFlow:
         its entry expired before the token could be refreshed: the local copy
         then still tells a waiter that its renewal is done, and still refreshes.
         """
-        stored: Token | None = yield Blocking(partial(self.store.get, self.key))
+        stored = self._trusted((yield Blocking(partial(self.store.get, self.key))))
         cached = self._local.cached
         if cached is not None and (stored is None or stored.obtained_at < cached.token.obtained_at):
             return cached.token
         return self._remember(stored)
 
+    def _trusted(self, stored: Token | None) -> Token | None:
+        """`stored`, unless the provider could not send it: a tampered or corrupt entry
+        is a miss, never a header the client refuses with the token in its message (R16)."""
+        if stored is None or self.provider.carries(stored):
+            return stored
+        logger.warning(
+            "%s: %r holds a token that cannot be sent in a request; logging in instead",
+            self._name,
+            self.store,
+        )
+        return None
+
     def _remember(self, token: Token | None) -> Token | None:
-        self._local.cached = None if token is None else _Cached(token, token.expires_at.timestamp())
+        self._local.cached = None if token is None else _Cached(token, self._renew_at(token))
         return token
 
 

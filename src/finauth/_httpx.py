@@ -8,15 +8,16 @@ event-loop lock for `httpx.AsyncClient` (asyncio or trio).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, MutableMapping
 from contextlib import closing
 from typing import IO, Any
 
+import anyio
 import httpx
 
 from ._flow import Send, TokenFlow
 from ._origin import DEFAULT_PORTS, Origin
-from ._wire import Answer, AuthCall
+from ._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from ._worlds import in_loop, in_thread
 
 
@@ -56,7 +57,13 @@ class RequestView:
 
 
 class HttpxAuth(httpx.Auth):
-    """The httpx side of a login-based auth."""
+    """The httpx side of a login-based auth.
+
+    An answer the flow has seen is released before the flow goes on: a caller
+    that waits for a renewal holds no connection of the client's pool, which the
+    renewal may need (R6). Auth calls of an `httpx.AsyncClient` run shielded from
+    the caller's cancellation: others may be waiting for their answer.
+    """
 
     _flow: TokenFlow
 
@@ -65,18 +72,22 @@ class HttpxAuth(httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         steps = self._flow.authenticate(RequestView(request))
         reply: object = None
+        seen: httpx.Response | None = None
         with closing(steps):
             while True:
                 try:
                     step = steps.send(reply)
                 except StopIteration:
                     return
+                if seen is not None:
+                    _keep_body(seen, _read_at_most(seen.iter_bytes(), seen))
+                    seen = None
                 if isinstance(step, Send):
-                    reply = _provider_status(request, (yield request))
+                    seen = yield request
+                    reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
                     response = yield _auth_request(step, request)
-                    response.read()
-                    reply = _answer(step, response)
+                    reply = _answer(step, response, _read_at_most(response.iter_bytes(), response))
                 else:
                     reply = in_thread(step)
 
@@ -85,18 +96,24 @@ class HttpxAuth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         steps = self._flow.authenticate(RequestView(request))
         reply: object = None
+        seen: httpx.Response | None = None
         with closing(steps):
             while True:
                 try:
                     step = steps.send(reply)
                 except StopIteration:
                     return
+                if seen is not None:
+                    _keep_body(seen, await _aread_at_most(seen.aiter_bytes(), seen))
+                    seen = None
                 if isinstance(step, Send):
-                    reply = _provider_status(request, (yield request))
+                    seen = yield request
+                    reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
-                    response = yield _auth_request(step, request)
-                    await response.aread()
-                    reply = _answer(step, response)
+                    with anyio.CancelScope(shield=True):
+                        response = yield _auth_request(step, request)
+                        body = await _aread_at_most(response.aiter_bytes(), response)
+                    reply = _answer(step, response, body)
                 else:
                     reply = await in_loop(step)
 
@@ -104,7 +121,10 @@ class HttpxAuth(httpx.Auth):
 def _origin(request: httpx.Request) -> Origin | None:
     url = request.url
     default = DEFAULT_PORTS.get(url.scheme)
-    return None if default is None else Origin(url.scheme, url.host, url.port or default)
+    if default is None:
+        return None
+    # raw_host is what goes on the wire (IDNA-encoded); `host` is decoded to Unicode.
+    return Origin(url.scheme, url.raw_host.decode("ascii").lower(), url.port or default)
 
 
 def _provider_status(request: httpx.Request, response: httpx.Response) -> int | None:
@@ -134,10 +154,43 @@ def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:
     )
 
 
-def _answer(call: AuthCall, response: httpx.Response) -> Answer:
-    return Answer(
-        call, response.status_code, tuple(response.headers.multi_items()), response.content
-    )
+def _answer(call: AuthCall, response: httpx.Response, body: bytes | None) -> Answer:
+    """The neutral Answer to `call`; an answer over MAX_ANSWER_BYTES is refused (R15)."""
+    if body is None:
+        raise call.too_large(response.status_code)
+    _keep_body(response, body)
+    return Answer(call, response.status_code, tuple(response.headers.multi_items()), body)
+
+
+def _read_at_most(chunks: Iterator[bytes], response: httpx.Response) -> bytes | None:
+    """The body of `response`, or None if it is longer than MAX_ANSWER_BYTES; either way
+    the response is closed, and its connection back in the pool."""
+    body = bytearray()
+    with closing(response):
+        for chunk in chunks:
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                return None
+    return bytes(body)
+
+
+async def _aread_at_most(chunks: AsyncIterator[bytes], response: httpx.Response) -> bytes | None:
+    """`_read_at_most` for an `httpx.AsyncClient`."""
+    body = bytearray()
+    try:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                return None
+    finally:
+        await response.aclose()
+    return bytes(body)
+
+
+def _keep_body(response: httpx.Response, body: bytes | None) -> None:
+    """Leave what was read in `response` for httpx, which reads every answer it gave the
+    auth flow once more when the flow goes on; past the cap, nothing is kept."""
+    response._content = body or b""
 
 
 def _seekable_file(stream: Any) -> tuple[IO[bytes] | None, int]:

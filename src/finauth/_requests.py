@@ -20,7 +20,7 @@ from requests.hooks import dispatch_hook
 from ._flow import Send, Steps, TokenFlow
 from ._origin import Origin, origin_of
 from ._token import Token
-from ._wire import Answer, AuthCall
+from ._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from ._worlds import in_thread
 
 
@@ -92,12 +92,17 @@ class RequestsAuth(requests.auth.AuthBase):
         token: Token = done.value
         return token
 
-    def _withdraw_if_leaving(self, response: requests.Response) -> None:
+    def _withdraw_if_leaving(
+        self, response: requests.Response, followed: requests.PreparedRequest
+    ) -> None:
+        """Before requests follows `response` by copying `followed`: if the redirect leads
+        to another origin, take the credentials out of `followed` (R10).
+
+        requests keeps Authorization only within the host, and other headers
+        (X-Tenant-ID) everywhere.
+        """
         if response.is_redirect and _elsewhere(response):
-            # requests copies the request to follow the redirect, the one we prepared or
-            # its copy for an earlier hop; it keeps Authorization only within the host,
-            # and other headers (X-Tenant-ID) everywhere.
-            self._flow.withdraw(PreparedView(response.request))
+            self._flow.withdraw(PreparedView(followed))
 
     def _on_response(
         self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
@@ -105,10 +110,17 @@ class RequestsAuth(requests.auth.AuthBase):
         view.response = response
         if not isinstance(self._run(steps, response.status_code, finished=response), Send):
             return response
+        original = response.request
         again = response.connection.send(view.prepared, **send)
         again.history.append(response)
         again.request = view.prepared
         self._run(steps, again.status_code)
+        if again.is_redirect:
+            # requests follows the redirect by copying the request it was given, not the
+            # copy re-sent here: that one must carry what the re-send carried, never the
+            # refused token, and nothing of it past the origin (R18).
+            original.headers = view.prepared.headers.copy()
+            self._withdraw_if_leaving(again, original)
         return again
 
     def _run(
@@ -126,8 +138,7 @@ class RequestsAuth(requests.auth.AuthBase):
                 except StopIteration as done:
                     return done
                 if finished is not None:
-                    _ = finished.content
-                    finished.close()
+                    _read_and_release(finished)
                     finished = None
                 if isinstance(step, Send):
                     return step
@@ -157,13 +168,13 @@ class RequestsAuth(requests.auth.AuthBase):
             data=call.body,
             hooks=session.hooks,
         ).prepare()
-        settings = session.merge_environment_settings(request.url, {}, None, None, None)
+        settings = session.merge_environment_settings(request.url, {}, True, None, None)
         adapter = session.get_adapter(call.url)
         # `verify` is typed optional, but merged with the session's own it is never None.
+        # Streamed, so that no more than MAX_ANSWER_BYTES is ever read (R15).
         sent = adapter.send(request, timeout=self.timeout, **settings)  # type: ignore[arg-type]
         hooked = dispatch_hook("response", request.hooks, sent, timeout=self.timeout, **settings)  # type: ignore[no-untyped-call]
-        with hooked as response:
-            return answer_from(call, response)
+        return answer_from(call, hooked)
 
 
 class _ResponseHook:
@@ -183,7 +194,7 @@ class _ResponseHook:
         self._state: tuple[Steps[None], PreparedView] | None = (steps, view)
 
     def __call__(self, response: requests.Response, **send: Any) -> requests.Response:
-        self._auth._withdraw_if_leaving(response)
+        self._auth._withdraw_if_leaving(response, response.request)
         if self._state is None or response.request is not self._state[1].prepared:
             return response  # a copy made for a redirect: not the request we prepared
         (steps, view), self._state = self._state, None  # its flow runs to the end now
@@ -197,8 +208,29 @@ def _elsewhere(response: requests.Response) -> bool:
 
 
 def answer_from(call: AuthCall, response: requests.Response) -> Answer:
-    """The neutral Answer of a requests response, read in full."""
-    return Answer(call, response.status_code, _header_pairs(response), response.content)
+    """The neutral Answer of a requests response, read in full and closed; an answer
+    over MAX_ANSWER_BYTES is refused, unread past the cap (R15)."""
+    body = _read_and_release(response)
+    if body is None:
+        raise call.too_large(response.status_code)
+    return Answer(call, response.status_code, _header_pairs(response), body)
+
+
+def _read_and_release(response: requests.Response) -> bytes | None:
+    """The body of `response`, or None past MAX_ANSWER_BYTES; either way the response is
+    closed, its connection back in the pool, so that no caller holds one while it waits
+    for a renewal (R6). What was read stays in `response.content`."""
+    if response._content_consumed:  # type: ignore[attr-defined]
+        response.close()
+        return response.content
+    body = bytearray()
+    with response:
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                break
+    response._content = bytes(body[:MAX_ANSWER_BYTES])
+    return response._content if len(body) <= MAX_ANSWER_BYTES else None
 
 
 def _start_of(body: object) -> int | None:

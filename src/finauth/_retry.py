@@ -28,6 +28,17 @@ def delay(attempt: int, retry_after: str | None) -> float:
     return min(MAX_DELAY, max(backoff, retry_after_seconds(retry_after) or 0.0))
 
 
+def renewal_budget(call_timeout: float) -> float:
+    """Seconds a whole renewal may take: a refresh and the login it falls back to, each
+    tried MAX_ATTEMPTS times, each attempt bounded by `call_timeout`, with the longest
+    backoff between attempts.
+
+    What another caller waiting for that renewal must be ready to wait (R6).
+    """
+    one_call = MAX_ATTEMPTS * call_timeout + (MAX_ATTEMPTS - 1) * MAX_DELAY
+    return 2 * one_call
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """A Retry-After header as seconds from now: delta-seconds or an HTTP date."""
     if not value:

@@ -130,6 +130,15 @@ class Answer:
         name = name.lower()
         return [value for key, value in self.headers if key.lower() == name]
 
+    def cookies_set(self) -> tuple[tuple[str, str], ...]:
+        """The name and value of each cookie the answer sets, attributes aside."""
+        pairs = []
+        for line in self.header_values("Set-Cookie"):
+            name, has_value, value = line.partition(";")[0].partition("=")
+            if has_value and name.strip():
+                pairs.append((name.strip(), value.strip().strip('"')))
+        return tuple(pairs)
+
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object, or a ProviderResponseError saying why not."""
         data = self._json
@@ -290,6 +299,23 @@ class Outgoing(Protocol):
 
     def rewind(self) -> None:
         """Make the request ready to be sent once more."""
+
+
+def drop_cookies(request: Outgoing, unwanted: Callable[[str, str], bool]) -> None:
+    """Take the cookies `unwanted(name, value)` picks out of the request's Cookie header;
+    the others stay, in their order."""
+    header = request.headers.get("Cookie")
+    if not header:
+        return
+    kept = []
+    for pair in header.split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name and not unwanted(name.strip(), value.strip().strip('"')):
+            kept.append(pair.strip())
+    if kept:
+        request.headers["Cookie"] = "; ".join(kept)
+    else:
+        request.headers.pop("Cookie", None)
 
 
 def text(value: object) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_rules import assert_reported, other_origins
 
-from conftest import Rig
+from conftest import Rig, make_due
 from finauth import FinauthError, FincruxAPIKeyAuth, LoginError, ProviderResponseError
 from finauth.providers.fincrux import LOGIN_PATH, REFRESH_PATH
 from finauth.testing import FincruxEmulator
@@ -23,12 +23,12 @@ def api_key(rig: Rig) -> str:
 
 
 def test_the_login_and_the_calls_speak_fincrux(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
     fetch("GET", rig.url())
     first = auth.token
     assert first is not None
+    make_due(auth)
     fetch("GET", rig.url())  # refreshed
 
     login, api, refresh, again = rig.emulator.calls

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from test_rules import assert_reported, current, login_endpoint, redirect
 
-from conftest import Rig
+from conftest import Rig, make_due
 from finauth import (
     FinauthError,
     FinHubSessionAuth,
@@ -56,13 +56,13 @@ def api_calls(rig: Rig) -> list[Call]:
 
 def test_the_login_and_the_calls_speak_finhub(rig: Rig) -> None:
     emulator = hub(rig)
-    emulator.token_ttl = 30  # within the margin: the second call refreshes first
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
 
     assert fetch("GET", rig.url()).status_code == 200
     first = auth.token
     assert first is not None
+    make_due(auth)  # within the margin: the second call refreshes first
     assert fetch("GET", rig.url()).status_code == 200
 
     login, api, refresh, again = emulator.calls
@@ -164,17 +164,17 @@ def test_the_session_id_is_kept_with_the_token(rig: Rig) -> None:
 def test_the_default_refresh_margin_is_five_minutes(rig: Rig) -> None:
     """SPEC §3: refresh when under five minutes remain, and not before."""
     emulator = hub(rig)
-    emulator.token_ttl = 290
-    fetch = rig.open(rig.auth())
+    auth = rig.auth()
+    fetch = rig.open(auth)
     fetch("GET", rig.url())
+    make_due(auth, left=310)  # 10 s more than the margin
+    fetch("GET", rig.url())
+    assert (emulator.logins, emulator.refreshes) == (1, 0)
+
+    make_due(auth, left=290)
+    fetch("GET", rig.url())  # refreshed
     fetch("GET", rig.url())
     assert (emulator.logins, emulator.refreshes) == (1, 1)
-
-    emulator.token_ttl = 400  # 100 s more than the margin
-    fetch("GET", rig.url())  # refreshed once more: the last token had 290 s
-    fetch("GET", rig.url())
-    fetch("GET", rig.url())
-    assert (emulator.logins, emulator.refreshes) == (1, 2)
 
 
 def test_from_env_reaches_the_sandbox(rig: Rig) -> None:
@@ -450,12 +450,12 @@ def test_a_bad_login_costs_nothing_later(rig: Rig, fetch: Fetch) -> None:
 def test_a_refresh_refused_in_its_envelope_falls_back_to_login(rig: Rig) -> None:
     """R3 for FinHub: a 401 envelope to the refresh (here: a spent refresh token) → login."""
     emulator = hub(rig)
-    emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
     fetch("GET", rig.url())
     first = auth.token
     assert first is not None
+    make_due(auth)
     spent = emulator.handle(  # someone else spends the refresh token first
         Call(
             "POST",

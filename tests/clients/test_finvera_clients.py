@@ -17,7 +17,7 @@ import pytest
 import requests
 from test_rules import assert_reported
 
-from conftest import Rig
+from conftest import Rig, make_due
 from finauth import (
     FinauthError,
     FinveraCookieAuth,
@@ -100,12 +100,12 @@ def validate_calls(rig: Rig) -> list[Call]:
 
 
 def test_login_refresh_and_calls_speak_finvera(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30  # inside the margin: each call after the login refreshes
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
 
     assert fetch("GET", rig.url()).status_code == 200
     first = current(auth)
+    make_due(auth)
     assert fetch("GET", rig.url()).status_code == 200
     second = current(auth)
 
@@ -125,13 +125,13 @@ def test_login_refresh_and_calls_speak_finvera(rig: Rig) -> None:
 
 def test_a_rotated_refresh_token_is_the_one_sent_next(rig: Rig) -> None:
     """The emulator retires each refresh token it rotates: reusing one would force a login."""
-    rig.emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
     refresh_tokens = []
     for _ in range(4):
         assert fetch("GET", rig.url()).status_code == 200
         refresh_tokens.append(current(auth).refresh_token)
+        make_due(auth)
 
     assert (rig.emulator.logins, rig.emulator.refreshes, rig.emulator.denials) == (1, 3, 0)
     assert len(set(refresh_tokens)) == 4
@@ -206,14 +206,15 @@ def test_the_httpx_jar_keeps_the_login_cookies_yet_calls_carry_one(rig: Rig) -> 
 
 @pytest.mark.parametrize("client_name", ["httpx-asyncio"])
 def test_the_async_httpx_jar_keeps_the_login_cookies_yet_calls_carry_one(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60)
     transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
 
     async def scenario() -> tuple[str, str]:
         async with httpx.AsyncClient(auth=auth, transport=transport) as client:
             assert (await client.get(rig.url())).status_code == 200
+            make_due(auth)
             assert (await client.get(rig.url())).status_code == 200  # refreshed first
+            make_due(auth)
             assert (await client.get(rig.url())).status_code == 200  # and again
             return client.cookies["DT_AUTH_TOKEN"], client.cookies["DT_REFRESH_TOKEN"]
 
@@ -315,7 +316,6 @@ def test_the_callers_cookies_are_kept_and_a_stale_auth_cookie_replaced(
 
 
 def test_the_bearer_scheme_sends_authorization_and_no_dt_cookie(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30
     auth = rig.auth(scheme="bearer", refresh_margin=60)
     fetch = rig.open(auth)
     cookie = {"Cookie": "other=1; DT_AUTH_TOKEN=old; DT_REFRESH_TOKEN=leak"}
@@ -324,6 +324,7 @@ def test_the_bearer_scheme_sends_authorization_and_no_dt_cookie(rig: Rig) -> Non
     for headers in (cookie, cookie, {}):  # each call after the login refreshes first
         assert fetch("GET", rig.url(), headers=headers).status_code == 200
         tokens.append(current(auth).access_token)
+        make_due(auth)
 
     calls = api_calls(rig)
     assert [call.headers["Authorization"] for call in calls] == [f"Bearer {t}" for t in tokens]

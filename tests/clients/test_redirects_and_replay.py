@@ -204,6 +204,42 @@ def test_a_401_from_the_redirect_target_is_not_the_providers(rig: Rig) -> None:
     assert answer.history == [307]
 
 
+@LOOPBACK
+@pytest.mark.parametrize("where", ["within", "elsewhere"])
+def test_a_redirect_answering_the_resend_is_followed_like_any_other(rig: Rig, where: str) -> None:
+    """R18: the request re-sent after a 401 is answered with a redirect. requests follows it
+    from the request it was given, not from finauth's re-sent copy: within the origin the
+    refused token must not travel again, and nothing of the auth's may leave it."""
+    auth = rig.auth(**bearer_for_finvera(rig))
+    fetch = rig.open(auth)
+    fetch("GET", rig.url())
+    refused = current(auth)
+    rig.emulator.expire_tokens()
+    elsewhere, target = landing(rig)
+    hop = rig.url("/hop") if where == "within" else target
+    rig.emulator.handle_route(
+        "GET",
+        "/moved",
+        lambda call: moved(302, hop) if rig.emulator.authorized(call) else rig.emulator.deny(),
+    )
+    rig.emulator.handle_route("GET", "/hop", lambda call: Reply.json({"hopped": True}))
+
+    answer = fetch("GET", rig.url("/moved"), **follow(rig))
+
+    assert answer.status_code == 200
+    assert [rig.emulator.presented(call) for call in rig.calls_to("/moved")] == [
+        refused,
+        current(auth),
+    ]
+    if where == "within":
+        (arrived,) = rig.calls_to("/hop")
+        assert rig.emulator.presented(arrived) == current(auth) != refused
+    else:
+        (arrived,) = elsewhere.calls
+        assert_no_credentials(rig, arrived)
+        assert arrived.headers.get_list("X-Tenant-ID") == tenant_elsewhere(rig)
+
+
 # -- the Fincrux API key (R1, R10) -----------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 import finauth._token
-from conftest import CLIENTS, PROVIDERS, Rig
+from conftest import CLIENTS, PROVIDERS, Rig, make_due
 from finauth import (
     FinauthError,
     LoginError,
@@ -127,11 +127,11 @@ def test_a_path_in_base_url_prefixes_the_endpoints_but_not_the_origin(
 
 
 def test_a_token_within_the_margin_is_refreshed_before_sending(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30  # less than the margin: every request after login refreshes
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
     assert fetch("GET", rig.url()).status_code == 200
     first = current(auth)
+    make_due(auth)
 
     assert fetch("GET", rig.url()).status_code == 200
 
@@ -140,9 +140,10 @@ def test_a_token_within_the_margin_is_refreshed_before_sending(rig: Rig) -> None
 
 
 def test_a_failed_refresh_falls_back_to_login_before_sending(rig: Rig) -> None:
-    rig.emulator.token_ttl = 30
-    fetch = rig.open(rig.auth(refresh_margin=60))
+    auth = rig.auth(refresh_margin=60)
+    fetch = rig.open(auth)
     fetch("GET", rig.url())
+    make_due(auth)
     rig.emulator.revoke_tokens()  # the refresh token dies with the rest
 
     assert fetch("GET", rig.url()).status_code == 200
@@ -432,10 +433,10 @@ def test_no_secret_in_logs_or_reprs_through_a_whole_lifecycle(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    rig.emulator.token_ttl = 30
     auth = rig.auth(refresh_margin=60)
     fetch = rig.open(auth)
     fetch("GET", rig.url())
+    make_due(auth)
     fetch("GET", rig.url())  # refreshed
     rig.emulator.revoke_tokens()
     fetch("GET", rig.url())  # 401, failed refresh, login, re-send

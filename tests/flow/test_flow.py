@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar
 
 import jwt
@@ -47,12 +48,14 @@ EXPIRING = 30  # inside MARGIN: such a token must be renewed before use
 # --- tokens and scripted answers -------------------------------------------------------------
 
 
-def make_jwt(kind: str = "access", lifetime: int = FRESH) -> str:
-    """A real HS256 JWT shaped like SimpleJWT's, unique on every call."""
+def make_jwt(kind: str = "access", lifetime: int = FRESH, span: int = FRESH) -> str:
+    """A real HS256 JWT shaped like SimpleJWT's, unique on every call, with `lifetime`
+    seconds left: one with less than `span` left was issued `span` seconds before it
+    expires, a while ago (see `Pair.age`)."""
     now = int(time.time())
     claims = {
         "token_type": kind,
-        "iat": now,
+        "iat": now + min(lifetime, span) - span,
         "exp": now + lifetime,
         "jti": uuid.uuid4().hex,
         "user_id": 42,
@@ -66,10 +69,16 @@ class Pair:
 
     access: str
     refresh: str | None
+    age: int = 0
+    """Seconds ago they were handed out. A token inside the margin is an old one: R14 never
+    renews a token that has lived less than half its lifetime, however short."""
 
     @classmethod
-    def issue(cls, lifetime: int = FRESH, *, refresh: bool = True) -> Pair:
-        return cls(make_jwt("access", lifetime), make_jwt("refresh", 86400) if refresh else None)
+    def issue(cls, lifetime: int = FRESH, *, refresh: bool = True, span: int = FRESH) -> Pair:
+        """Tokens with `lifetime` seconds left, of a `span` lifetime when that is less."""
+        refresh_token = make_jwt("refresh", 86400) if refresh else None
+        access = make_jwt("access", lifetime, span)
+        return cls(access, refresh_token, span - min(lifetime, span))
 
 
 @dataclass(frozen=True)
@@ -79,15 +88,17 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    age: int = 0
+    """Seconds ago it was received."""
 
     @classmethod
-    def json(cls, status: int, data: object, *headers: tuple[str, str]) -> Reply:
-        return cls(
-            status, json.dumps(data).encode(), (("Content-Type", "application/json"), *headers)
-        )
+    def json(cls, status: int, data: object, *headers: tuple[str, str], age: int = 0) -> Reply:
+        content = json.dumps(data).encode()
+        return cls(status, content, (("Content-Type", "application/json"), *headers), age)
 
     def to(self, call: AuthCall) -> Answer:
-        return Answer(call, self.status, self.headers, self.body)
+        received_at = datetime.now(timezone.utc) - timedelta(seconds=self.age)
+        return Answer(call, self.status, self.headers, self.body, received_at)
 
 
 def login_ok(pair: Pair) -> Reply:
@@ -100,14 +111,14 @@ def login_ok(pair: Pair) -> Reply:
     }
     if pair.refresh is not None:
         body["refresh"] = pair.refresh
-    return Reply.json(200, body)
+    return Reply.json(200, body, age=pair.age)
 
 
 def refresh_ok(pair: Pair) -> Reply:
     body = {"access": pair.access}
     if pair.refresh is not None:
         body["refresh"] = pair.refresh
-    return Reply.json(200, body)
+    return Reply.json(200, body, age=pair.age)
 
 
 def status(code: int, *headers: tuple[str, str]) -> Reply:
@@ -428,7 +439,7 @@ def test_r3_refresh_without_a_rotated_refresh_token_keeps_the_old_one(
 ) -> None:
     first = Pair.issue(EXPIRING)
     logged_in(flow, first)
-    second = Pair(make_jwt(lifetime=EXPIRING), None)
+    second = Pair.issue(EXPIRING, refresh=False)
     third = Pair.issue()
 
     run(flow.authenticate(FakeRequest()), [refresh_ok(second)])
@@ -671,6 +682,127 @@ def test_r4_a_newer_token_in_the_shared_store_is_resent_without_a_call(
     assert driver.calls == []
     assert driver.sent == [jwt_header(first), jwt_header(newer)]
     assert request.rewinds == 1
+
+
+# --- R4 with v2's R14 and R6: renewals that help -------------------------------------------
+
+
+def short_lived(lifetime: float) -> Pair:
+    """Tokens issued now that live `lifetime` seconds: shorter than the margin, perhaps."""
+    now = time.time()
+    claims = {"token_type": "access", "iat": now, "exp": now + lifetime, "jti": uuid.uuid4().hex}
+    return Pair(jwt.encode(claims, SIGNING_KEY, algorithm="HS256"), make_jwt("refresh", 86400))
+
+
+def test_r14_a_refresh_the_api_refuses_makes_the_next_renewal_a_login(flow: TokenFlow) -> None:
+    """SimpleJWT with CHECK_REVOKE_TOKEN refreshes tokens its API refuses: one request meets
+    401, refresh, 401; the next logs in rather than refreshing again."""
+    logged_in(flow, Pair.issue())
+    run(flow.authenticate(FakeRequest()), [refresh_ok(Pair.issue())], sends=[401, 401])
+
+    fresh = Pair.issue()
+    driver = run(flow.authenticate(FakeRequest()), [login_ok(fresh)])
+
+    assert driver.purposes == ["login"]
+    assert driver.sent == [jwt_header(fresh)]
+
+
+def test_r14_a_login_refused_on_the_resend_is_renewed_by_refresh(flow: TokenFlow) -> None:
+    """Only a refresh that did not help spends the refresh token; the next request still
+    renews first, since the token was refused."""
+    logged_in(flow, Pair.issue())
+    run(flow.authenticate(FakeRequest()), [status(401), login_ok(Pair.issue())], sends=[401, 401])
+
+    fresh = Pair.issue()
+    driver = run(flow.authenticate(FakeRequest()), [refresh_ok(fresh)])
+
+    assert driver.purposes == ["refresh"]
+    assert driver.sent == [jwt_header(fresh)]
+
+
+def test_r14_a_token_shorter_than_the_margin_serves_half_its_life(flow: TokenFlow) -> None:
+    short = short_lived(1.0)  # far less than MARGIN
+    logged_in(flow, short)
+
+    driver = run(flow.authenticate(FakeRequest()), [])
+    assert driver.log == ["send"]  # not renewed for every request
+    assert driver.sent == [jwt_header(short)]
+
+    time.sleep(0.6)  # past half its life
+    fresh = Pair.issue()
+    driver = run(flow.authenticate(FakeRequest()), [refresh_ok(fresh)])
+    assert driver.purposes == ["refresh"]
+    assert driver.sent == [jwt_header(fresh)]
+
+
+def test_r4_a_token_renewed_before_the_401_and_already_due_is_not_resent(
+    store: MemoryTokenStore,
+) -> None:
+    """Another caller renewed while the request was out, but that token is due by the time
+    the 401 comes back (the round trip outlived it): renewed, not re-sent to meet a 401."""
+    first = Pair.issue(4200, span=7200)  # obtained 3000 s ago
+    flow = make_flow(store)
+    logged_in(flow, first)
+    fresh = Pair.issue()
+    driver = Driver(flow.authenticate(FakeRequest()), [refresh_ok(fresh)], sends=[401])
+    driver.until(Send)
+
+    newer = Pair.issue(EXPIRING, span=2980)  # obtained 2950 s ago, due already
+    run(make_flow(store).login(), [login_ok(newer)])
+    driver.finish()
+
+    assert driver.purposes == ["refresh"]
+    assert driver.sent == [jwt_header(first), jwt_header(fresh)]
+
+
+def test_r6_a_waiter_waits_as_long_as_a_whole_renewal_may_take(flow: TokenFlow) -> None:
+    """Not the auth's timeout alone: waiters that gave up with the holder's own auth call
+    would all renew at once when it failed."""
+    driver = Driver(flow.login(), [])
+    acquire = driver.until(Acquire)
+    driver.steps.close()
+
+    worst = 2 * (3 * 5.0 + 2 * 30.0)  # refresh and login, 3 attempts of 5 s, 2 backoffs
+    assert acquire.timeout >= worst
+
+
+def test_r18_cookies_that_auth_answers_set_never_ride_on_requests(flow: TokenFlow) -> None:
+    """A client's jar keeps them (httpx): a server's sessionid would switch it to session
+    authentication, and its writes to 403 without a CSRF token."""
+    request = FakeRequest()
+    request.headers["Cookie"] = "sessionid=s3ss10n; theme=dark; csrftoken=c5rf"
+    sets = (("Set-Cookie", "sessionid=s3ss10n; HttpOnly; Path=/"), ("Set-Cookie", "csrftoken=c5rf"))
+    login = login_ok(Pair.issue())
+
+    run(flow.authenticate(request), [Reply(200, login.body, login.headers + sets)])
+    assert request.headers["Cookie"] == "theme=dark"
+
+    again = FakeRequest()
+    again.headers["Cookie"] = "csrftoken=c5rf; sessionid=another"  # the latter is the user's
+    run(flow.authenticate(again), [])
+    assert again.headers["Cookie"] == "sessionid=another"
+
+
+def test_r16_a_stored_token_the_provider_cannot_send_is_a_miss(
+    store: MemoryTokenStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tampered store entry: logged in afresh, never put in a header the client refuses
+    with the token in its error."""
+    flow = make_flow(store)
+    logged_in(flow, Pair.issue())
+    token = flow.token
+    assert token is not None
+    store.set(flow.key, Token("eyJ.a\r\nX-Injected: 1", None, token.expires_at, token.obtained_at))
+    other = make_flow(store)  # another process: nothing in memory
+
+    assert other.token is None
+    fresh = Pair.issue()
+    with caplog.at_level(logging.WARNING, logger="finauth"):
+        driver = run(other.authenticate(FakeRequest()), [login_ok(fresh)])
+
+    assert driver.purposes == ["login"]
+    assert driver.sent == [jwt_header(fresh)]
+    assert any("cannot be sent" in record.getMessage() for record in caplog.records)
 
 
 # --- R5 replayable bodies only ----------------------------------------------------------------

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import requests
 
-from conftest import PROVIDERS
+from conftest import PROVIDERS, make_due
 from finauth import MemoryTokenStore, Token
 from finauth._auth import LoginAuth
 from finauth.stores import StoreLock
@@ -98,10 +98,9 @@ def test_a_token_near_expiry_consults_the_store_first(
 ) -> None:
     """Another worker may have renewed it already: then there is nothing to do."""
     store = RecordingStore()
-    emulator.token_ttl = 30
     first = auth_with(emulator, store, refresh_margin=60)
-    get(client, emulator, first)  # its token is inside its margin from now on
-    emulator.token_ttl = 3600
+    get(client, emulator, first)
+    make_due(first)  # its token is inside its margin from now on
     auth_with(emulator, store).login()  # another worker logs in
     store.log.clear()
 
@@ -143,8 +142,8 @@ def test_a_local_copy_refreshes_when_the_stores_entry_is_gone(
     """A Redis entry expires with its token; the refresh token in the local copy still serves."""
     store = RecordingStore()
     auth = auth_with(emulator, store, refresh_margin=60)
-    emulator.token_ttl = 30  # inside the margin: due for a refresh at the next request
     get(client, emulator, auth)
+    make_due(auth)  # inside the margin: due for a refresh at the next request
     store.delete(auth._flow.key)
 
     assert get(client, emulator, auth) == 200

@@ -23,6 +23,7 @@ from .._wire import (
     Answer,
     AuthCall,
     Outgoing,
+    drop_cookies,
     fits_cookie_value,
     fits_header_value,
     parse_json,
@@ -106,16 +107,7 @@ class Finvera(EmailLogin):
         """No DT_* cookie and no bearer header; the caller's other cookies stay."""
         if self.scheme == "bearer":
             request.headers.pop("Authorization", None)
-        kept = [
-            pair.strip()
-            for pair in request.headers.get("Cookie", "").split(";")
-            if pair.strip()
-            and pair.partition("=")[0].strip() not in (ACCESS_COOKIE, REFRESH_COOKIE)
-        ]
-        if kept:
-            request.headers["Cookie"] = "; ".join(kept)
-        else:
-            request.headers.pop("Cookie", None)
+        drop_cookies(request, lambda name, _: name in _TOKEN_COOKIES)
 
     def __repr__(self) -> str:
         return f"{super().__repr__()}, scheme={self.scheme!r}"
