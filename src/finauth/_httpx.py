@@ -8,6 +8,8 @@ event-loop lock for `httpx.AsyncClient` (asyncio or trio).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, MutableMapping
 from contextlib import closing
 from typing import IO, Any
@@ -66,6 +68,7 @@ class HttpxAuth(httpx.Auth):
     """
 
     _flow: TokenFlow
+    timeout: float
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -86,8 +89,11 @@ class HttpxAuth(httpx.Auth):
                     seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
-                    response = yield _auth_request(step, request)
-                    reply = _answer(step, response, _read_at_most(response.iter_bytes(), response))
+                    sent = _auth_request(step, request)
+                    until = time.monotonic() + self.timeout
+                    response = yield sent
+                    body = _read_at_most(response.iter_bytes(), response, until)
+                    reply = _answer(step, sent, response, body)
                 else:
                     reply = in_thread(step)
 
@@ -110,10 +116,12 @@ class HttpxAuth(httpx.Auth):
                     seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
+                    sent = _auth_request(step, request)
+                    until = time.monotonic() + self.timeout
                     with anyio.CancelScope(shield=True):
-                        response = yield _auth_request(step, request)
-                        body = await _aread_at_most(response.aiter_bytes(), response)
-                    reply = _answer(step, response, body)
+                        response = yield sent
+                        body = await _aread_at_most(response.aiter_bytes(), response, until)
+                    reply = _answer(step, sent, response, body)
                 else:
                     reply = await in_loop(step)
 
@@ -145,36 +153,82 @@ def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:
     here would otherwise wait forever.
     """
     timeout = user_request.extensions.get("timeout")
-    return httpx.Request(
+    request = httpx.Request(
         call.method,
         call.url,
         headers=dict(call.headers),
         content=call.body,
         extensions={"timeout": timeout} if timeout is not None else {},
     )
+    request.stream = _SentOnce(call)  # built from `content` first, for Host and Content-Length
+    return request
 
 
-def _answer(call: AuthCall, response: httpx.Response, body: bytes | None) -> Answer:
-    """The neutral Answer to `call`; an answer over MAX_ANSWER_BYTES is refused (R15)."""
+class _SentOnce(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """An auth call's body, which goes out once.
+
+    With `follow_redirects=True` httpx sends a 307 or 308's request body again, to
+    wherever the redirect points: a password or a refresh token. Asked for it a second
+    time, this raises instead (R18).
+    """
+
+    def __init__(self, call: AuthCall) -> None:
+        self._call = call
+        self._sent = False
+
+    def _body(self) -> bytes:
+        if self._sent:
+            raise self._call.redirected()
+        self._sent = True
+        return self._call.body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._body()
+
+
+def _answer(
+    call: AuthCall, sent: httpx.Request, response: httpx.Response, body: bytes | None
+) -> Answer:
+    """The neutral Answer to `call`, sent as `sent`.
+
+    An answer over MAX_ANSWER_BYTES is refused (R15). Where httpx followed a redirect
+    (`follow_redirects=True`), the redirect is the answer, refused as such (R18).
+    """
     if body is None:
         raise call.too_large(response.status_code)
     _keep_body(response, body)
+    if response.request is not sent:
+        response = next(earlier for earlier in response.history if earlier.request is sent)
+        body = response.content
     return Answer(call, response.status_code, tuple(response.headers.multi_items()), body)
 
 
-def _read_at_most(chunks: Iterator[bytes], response: httpx.Response) -> bytes | None:
+def _read_at_most(
+    chunks: Iterator[bytes], response: httpx.Response, until: float = math.inf
+) -> bytes | None:
     """The body of `response`, or None if it is longer than MAX_ANSWER_BYTES; either way
-    the response is closed, and its connection back in the pool."""
+    the response is closed, and its connection back in the pool.
+
+    Read by `until` (a `time.monotonic()`), or a timeout: httpx's own bounds each read,
+    not the whole answer, which a server could trickle for ever (R15).
+    """
     body = bytearray()
     with closing(response):
         for chunk in chunks:
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
                 return None
+            if time.monotonic() > until:
+                raise _late(response)
     return bytes(body)
 
 
-async def _aread_at_most(chunks: AsyncIterator[bytes], response: httpx.Response) -> bytes | None:
+async def _aread_at_most(
+    chunks: AsyncIterator[bytes], response: httpx.Response, until: float = math.inf
+) -> bytes | None:
     """`_read_at_most` for an `httpx.AsyncClient`."""
     body = bytearray()
     try:
@@ -182,9 +236,19 @@ async def _aread_at_most(chunks: AsyncIterator[bytes], response: httpx.Response)
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
                 return None
+            if time.monotonic() > until:
+                raise _late(response)
     finally:
         await response.aclose()
     return bytes(body)
+
+
+def _late(response: httpx.Response) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        f"{response.request.method} {response.request.url} was not answered in full within "
+        "the auth's timeout",
+        request=response.request,
+    )
 
 
 def _keep_body(response: httpx.Response, body: bytes | None) -> None:

@@ -9,7 +9,11 @@ Login and refresh calls go through `session` (R13).
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urljoin
 
@@ -170,11 +174,24 @@ class RequestsAuth(requests.auth.AuthBase):
         ).prepare()
         settings = session.merge_environment_settings(request.url, {}, True, None, None)
         adapter = session.get_adapter(call.url)
-        # `verify` is typed optional, but merged with the session's own it is never None.
         # Streamed, so that no more than MAX_ANSWER_BYTES is ever read (R15).
-        sent = adapter.send(request, timeout=self.timeout, **settings)  # type: ignore[arg-type]
-        hooked = dispatch_hook("response", request.hooks, sent, timeout=self.timeout, **settings)  # type: ignore[no-untyped-call]
-        return answer_from(call, hooked)
+        options: dict[str, Any] = {"timeout": self.timeout, **settings}
+        deadline = time.monotonic() + self.timeout
+        sent = adapter.send(request, **options)
+        with _cut_off(sent, deadline - time.monotonic()) as cut:
+            hooked = dispatch_hook("response", request.hooks, sent, **options)  # type: ignore[no-untyped-call]
+            try:
+                answer = answer_from(call, hooked)
+            except requests.RequestException:
+                if not cut.is_set():
+                    raise
+            if cut.is_set():
+                raise requests.exceptions.ReadTimeout(
+                    f"{call.provider} {call.purpose} at {call.endpoint} was not answered in "
+                    f"full within the auth's timeout of {self.timeout:g} s",
+                    request=request,
+                )
+        return answer
 
 
 class _ResponseHook:
@@ -199,6 +216,36 @@ class _ResponseHook:
             return response  # a copy made for a redirect: not the request we prepared
         (steps, view), self._state = self._state, None  # its flow runs to the end now
         return self._auth._on_response(steps, view, response, **send)
+
+
+@contextmanager
+def _cut_off(response: requests.Response, seconds: float) -> Iterator[threading.Event]:
+    """Stop reading `response` once `seconds` have passed; the event says it was stopped.
+
+    requests' timeout bounds each read from the socket, not the whole answer, which a
+    server could trickle for ever while every waiter waits (R15). A socket shut down
+    from another thread ends the read that blocks on it.
+    """
+    cut = threading.Event()
+
+    def shut_down() -> None:
+        cut.set()
+        raw = response.raw
+        shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3 and later
+        connection = getattr(raw, "connection", None)
+        with suppress(AttributeError, OSError, RuntimeError, ValueError):
+            if shutdown is not None:
+                shutdown()
+            elif connection is not None:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, seconds), shut_down)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield cut
+    finally:
+        timer.cancel()
 
 
 def _elsewhere(response: requests.Response) -> bool:

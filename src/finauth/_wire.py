@@ -107,6 +107,17 @@ class AuthCall:
             excerpt="",
         )
 
+    def redirected(self) -> ProviderResponseError:
+        """The error for a redirect that a client followed, about to send this call again,
+        credentials and all, to where it points (R18)."""
+        return ProviderResponseError(
+            f"{self.provider} {self.purpose} at {self.endpoint} was answered with a redirect, "
+            f"and finauth never sends a {self.purpose} on to where a redirect points. Check "
+            f"that base_url is the {self.provider} API's own address.",
+            provider=self.provider,
+            endpoint=self.endpoint,
+        )
+
     def __repr__(self) -> str:
         return f"<AuthCall {self.provider} {self.purpose}: {self.endpoint}>"
 
@@ -163,8 +174,18 @@ class Answer:
             raise self.rate_limited(attempts)
         if self.status_code in (400, 401, 403):
             raise self.rejected(check)
+        if 300 <= self.status_code < 400:
+            raise self.unusable(self._redirect())
         if not 200 <= self.status_code < 300:
             raise self.unusable("expected a 2xx answer")
+
+    def _redirect(self) -> str:
+        """What a redirect answering an auth call says: where it pointed (R18)."""
+        location = _shortened(self._masked(self.header("Location") or ""), EXCERPT_LENGTH)
+        return (
+            f"it redirected to {location or 'nowhere'!r}, and finauth never sends a "
+            f"{self.call.purpose} on to where a redirect points"
+        )
 
     def unusable(self, reason: str) -> ProviderResponseError:
         """The error for an answer no token can be read from."""

@@ -56,6 +56,9 @@ READ_TIMEOUT = 0.25
 STALL = 5.0
 """Seconds a stalled answer is held back: far past READ_TIMEOUT (the server gives up
 as soon as the client hangs up, so this costs nothing unless the timeout fails)."""
+TRICKLE = 0.1
+"""Seconds between the bytes of a trickled answer: each read within READ_TIMEOUT, the
+whole answer a minute or more (the test's own timeout, unless the auth's cuts it off)."""
 HTML = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
@@ -531,6 +534,7 @@ NETWORK_ERRORS: dict[str, dict[str, type[Exception]]] = {
         "httpx": httpx.ReadError,
     },
     "stall": {"requests": requests.exceptions.ReadTimeout, "httpx": httpx.ReadTimeout},
+    "trickle": {"requests": requests.exceptions.ReadTimeout, "httpx": httpx.ReadTimeout},
     "refused": {"requests": requests.exceptions.ConnectionError, "httpx": httpx.ConnectError},
 }
 
@@ -543,19 +547,22 @@ def network_error(rig: Rig, fault: str) -> type[Exception]:
 def break_next(emulator: Emulator, kind: Phase, fault: str) -> None:
     if fault == "stall":
         emulator.stall_next(kind, STALL)
+    elif fault == "trickle":
+        emulator.trickle_next(kind, TRICKLE)
     else:
         emulator.reset_next(kind, "before" if fault == "reset-before-answer" else "midway")
 
 
 @pytest.mark.parametrize("phase", ["login", "refresh"])
-@pytest.mark.parametrize("fault", ["reset-before-answer", "reset-midway", "stall"])
+@pytest.mark.parametrize("fault", ["reset-before-answer", "reset-midway", "stall", "trickle"])
 def test_a_network_fault_raises_the_clients_own_error_and_costs_nothing_later(
     rig: Rig, phase: Phase, fault: str
 ) -> None:
     """Not retried (R9 retries statuses, not network errors), not wrapped (R8), not
     fallen back from (R3): raised after one attempt. The single-flight lock is
     released, so the next request gets on (a login; after a lost refresh, whose
-    refresh token the provider has spent, a failed refresh then a login)."""
+    refresh token the provider has spent, a failed refresh then a login). A trickled
+    answer, each read in time, is cut off at the auth's timeout (R15)."""
     fetch = prepared(rig, phase, timeout=READ_TIMEOUT)  # requests: login and refresh calls
     break_next(rig.emulator, phase, fault)
 

@@ -29,8 +29,8 @@ from typing import IO, Any
 import pytest
 import requests
 
-from conftest import PROVIDERS, Rig
-from finauth import FincruxAPIKeyAuth
+from conftest import PROVIDERS, Rig, make_due
+from finauth import FincruxAPIKeyAuth, ProviderResponseError
 from finauth._auth import LoginAuth
 from finauth.testing import Call, Emulator, EmulatorServer, FincruxEmulator, Reply
 from finauth.testing._clients import Fetch
@@ -238,6 +238,43 @@ def test_a_redirect_answering_the_resend_is_followed_like_any_other(rig: Rig, wh
         (arrived,) = elsewhere.calls
         assert_no_credentials(rig, arrived)
         assert arrived.headers.get_list("X-Tenant-ID") == tenant_elsewhere(rig)
+
+
+@LOOPBACK
+@pytest.mark.parametrize("code", [302, 307])
+@pytest.mark.parametrize("phase", ["login", "refresh"])
+def test_an_auth_call_answered_with_a_redirect_goes_no_further(
+    rig: Rig, code: int, phase: str
+) -> None:
+    """R18: no login or refresh body is re-sent by a redirect, even with httpx's
+    follow_redirects=True; the redirect is an unusable answer naming where it pointed.
+    A refresh so answered falls back to a login (R3), except where httpx was about to
+    re-send its body (307): that request then ends in the error."""
+    auth = rig.auth()
+    fetch = rig.open(auth)
+    elsewhere, target = landing(rig)
+    moved_away = (("Location", target),)
+    if phase == "refresh":
+        fetch("GET", rig.url())
+        make_due(auth)
+        rig.emulator.fail_next_refresh(code, b"", headers=moved_away)
+    else:
+        rig.emulator.fail_next_login(code, b"", headers=moved_away)
+    resent_by_httpx = rig.client != "requests" and code == 307
+
+    if phase == "refresh" and not resent_by_httpx:
+        assert fetch("GET", rig.url(), **follow(rig)).status_code == 200
+        assert rig.emulator.logins == 2
+    else:
+        with pytest.raises(ProviderResponseError) as caught:
+            fetch("GET", rig.url(), **follow(rig))
+        assert "redirect" in str(caught.value)
+        if not resent_by_httpx:
+            assert target in str(caught.value)
+    # httpx may send the 307's headers before the body is refused: never a body, nor a secret.
+    assert [call.body for call in elsewhere.calls] in ([], [b""])
+    for arrived in elsewhere.calls:
+        assert_no_credentials(rig, arrived)
 
 
 # -- the Fincrux API key (R1, R10) -----------------------------------------------------------

@@ -59,8 +59,8 @@ the headers and the first half of the body)."""
 class Reply:
     """What the emulator answers.
 
-    `stall` and `reset` are network faults, acted out by `EmulatorServer` only:
-    the in-process transports send the answer whole and at once.
+    `stall`, `trickle` and `reset` are network faults, acted out by `EmulatorServer`
+    only: the in-process transports send the answer whole and at once.
     """
 
     status: int
@@ -69,6 +69,10 @@ class Reply:
     stall: float = 0.0
     """Seconds the server holds the answer back; it gives up early, sending nothing,
     when the client hangs up (a read timeout) or the server stops."""
+    trickle: float = 0.0
+    """Seconds between the bytes of the body, sent one at a time: every read of the
+    client's arrives in time, the answer as a whole takes minutes. The server stops
+    when the client hangs up."""
     reset: Reset | None = None
     """Reset the connection (TCP RST) here instead of sending the answer whole."""
 
@@ -246,6 +250,11 @@ class Emulator:
         """The next `kind` call is handled as usual, but its answer is held back `seconds`
         (less if the client hangs up first: see `Reply.stall`). Loopback only."""
         self.tamper_next(kind, lambda reply: replace(reply, stall=seconds))
+
+    def trickle_next(self, kind: AuthKind, seconds: float) -> None:
+        """The next `kind` call is handled as usual, but its body is sent a byte every
+        `seconds` (see `Reply.trickle`). Loopback only."""
+        self.tamper_next(kind, lambda reply: replace(reply, trickle=seconds))
 
     def rate_limit(self, n: int, retry_after: float | str | None = None) -> None:
         """The next `n` login or refresh calls are answered 429, with Retry-After if given."""

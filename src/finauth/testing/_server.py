@@ -127,8 +127,18 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.reset == "midway":
             self.wfile.write(reply.body[: len(reply.body) // 2])
             self._reset()
+        elif reply.trickle > 0:
+            self._trickle(reply.body, reply.trickle)
         elif self.command != "HEAD":
             self.wfile.write(reply.body)
+
+    def _trickle(self, body: bytes, seconds: float) -> None:
+        """Send `body` a byte at a time, `seconds` apart, until the client hangs up."""
+        for at in range(len(body)):
+            if at and not self._held_back(seconds):
+                self.close_connection = True
+                return
+            self.wfile.write(body[at : at + 1])
 
     def _held_back(self, seconds: float) -> bool:
         """Wait `seconds` before answering; False if the client hung up meanwhile.
