@@ -13,7 +13,7 @@ import nox
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-RUNTIME = ("requests", "httpx", "pyjwt", "anyio", "filelock")
+RUNTIME = ("requests", "httpx", "pyjwt", "anyio", "filelock", "idna")
 """finauth's own dependencies, held at their lowest declared versions by tests-lowest."""
 
 nox.options.sessions = ["lint", "typecheck", f"tests-{THIS_PYTHON}", "tests-lowest", "docs"]
@@ -49,16 +49,25 @@ def select_pyenv_pythons() -> None:
 select_pyenv_pythons()
 
 
+PARALLEL = ("-n", "2", "--ignore=tests/soak")
+"""The suite but the soak, on both cores of the machines it runs on: most of it waits on
+sockets. The soak measures load, so it runs alone (`tests/soak`)."""
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite against an installed finauth."""
+    """The whole test suite against an installed finauth; arguments go to one pytest run."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
-    session.run("pytest", *session.posargs)
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    session.run("pytest", *PARALLEL)
+    session.run("pytest", "tests/soak")
 
 
 @nox.session(name="tests-lowest", venv_backend="uv")
 def tests_lowest(session: nox.Session) -> None:
-    """The suite with requests, httpx, PyJWT, anyio and filelock at the lowest versions
+    """The suite with requests, httpx, PyJWT, anyio, filelock and idna at the lowest versions
     pyproject.toml allows (uv's lowest-direct resolution): the lower bounds must be true.
 
     The test tools then come at whatever versions those allow, never moving finauth's
@@ -82,6 +91,7 @@ def tests_lowest(session: nox.Session) -> None:
         "redis",
         "hypothesis",
         "httpie",
+        "pytest-xdist",
         "django",
         "djangorestframework",
         "djangorestframework-simplejwt",
@@ -89,7 +99,7 @@ def tests_lowest(session: nox.Session) -> None:
         "waitress",
     ]
     session.install("-c", str(constraints), *tools)
-    session.run("pytest", "--ignore=tests/soak", *session.posargs)
+    session.run("pytest", *(session.posargs or PARALLEL))
 
 
 @nox.session

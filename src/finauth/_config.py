@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 
 from ._errors import ConfigurationError
-from ._wire import fits_header_value
+from ._wire import fits_field_value
 
 
 def credential(provider: str, name: str, value: object) -> str:
@@ -20,12 +20,13 @@ def credential(provider: str, name: str, value: object) -> str:
 
 
 def header_value(provider: str, name: str, value: object, header: str) -> str:
-    """A `credential` that can be sent in `header` as it is (R16): visible ASCII only."""
-    if not fits_header_value(value := credential(provider, name, value)):
+    """A `credential` that can be sent in `header` as it is (R16): visible ASCII, and
+    spaces between."""
+    if not fits_field_value(value := credential(provider, name, value)):
         raise ConfigurationError(
             f"{provider}: {name} cannot be sent in the {header} header: it may hold only "
-            f"visible ASCII characters, no spaces, line breaks or other control characters; "
-            f"pass the {name} your {provider} account uses",
+            f"visible ASCII characters and spaces between them, no line breaks or other "
+            f"control characters; pass the {name} your {provider} account uses",
             provider=provider,
         )
     return value

@@ -38,6 +38,7 @@ starts, and no part of it can match a dot, so a failed try costs one pass over t
 The pattern this replaces, "eyJ" then segments and dots, was tried from every "eyJ" and
 took quadratic time on "eyJeyJeyJ..." (120 KB: 13 s)."""
 _HEADER_VALUE = re.compile(r"[!-~]+")
+_FIELD_VALUE = re.compile(r"[!-~]+(?:[ \t]+[!-~]+)*")
 _COOKIE_VALUE = re.compile(r"[!#-+\--:<-\[\]-~]+")
 
 
@@ -365,6 +366,13 @@ def fits_header_value(value: str) -> bool:
     sends are token68-like, and a CR, LF or NUL would split or break the request.
     """
     return _HEADER_VALUE.fullmatch(value) is not None
+
+
+def fits_field_value(value: str) -> bool:
+    """Whether `value` can be a header's whole value, as RFC 9110 allows it in ASCII:
+    visible characters, with spaces or tabs between them only (R16). For identifiers,
+    such as a tenant id; tokens must `fits_header_value`."""
+    return _FIELD_VALUE.fullmatch(value) is not None
 
 
 def fits_cookie_value(value: str) -> bool:

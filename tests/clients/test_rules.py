@@ -101,6 +101,26 @@ def test_the_same_origin_spelled_differently_is_authenticated(rig: Rig, fetch: F
     assert rig.emulator.logins == 1
 
 
+@pytest.mark.parametrize("host", ["bücher.example", "straße.example", "ΔΟΚΙΜΉ.example"])
+def test_an_idn_base_url_is_the_origin_every_client_sends_to(
+    provider: str, client_name: str, host: str
+) -> None:
+    """R17: requests and httpx put the IDNA 2008 form on the wire (httpx shows the host
+    decoded, as Unicode), and that is the origin finauth compares (in-process: no
+    resolver knows these names)."""
+    emulator = PROVIDERS[provider]()
+    kind, backend = CLIENTS[client_name]
+    base_url = f"https://{host}"
+    with (
+        emulator.auth_class(**emulator.credentials(), base_url=base_url) as auth,
+        open_client(kind, auth=auth, emulator=emulator, backend=backend) as fetch,
+    ):
+        assert fetch("GET", base_url + emulator.sample_path).status_code == 200
+
+    assert emulator.logins == 1
+    assert emulator.presented(emulator.calls[-1]) == current(auth)
+
+
 def test_a_path_in_base_url_prefixes_the_endpoints_but_not_the_origin(
     provider: str, client_name: str
 ) -> None:
