@@ -7,20 +7,23 @@ tests of refresh by expiry. Each test starts from one account and no calls.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from finauth import FincruxJWTAuth, FinveraCookieAuth
+from finauth._auth import LoginAuth
 from finauth.testing._clients import CLIENT_KINDS, Fetch, open_client
 
 from .server import EMAIL, PASSWORD, RealServer
 
 BRIEF_SECONDS = 2
 """The brief server's token lifetime: finauth's margin is then at most 1 s (R14)."""
+
+_Auth = TypeVar("_Auth", bound=LoginAuth)
 
 
 @dataclass
@@ -78,15 +81,19 @@ class Live:
     def url(self, path: str) -> str:
         return self.server.base_url + path
 
-    def fincrux(self, *, password: str = PASSWORD, **options: Any) -> FincruxJWTAuth:
-        auth = FincruxJWTAuth(EMAIL, password, base_url=self.server.base_url, **options)
+    def auth(
+        self, make: Callable[..., _Auth], *, password: str = PASSWORD, **options: Any
+    ) -> _Auth:
+        """`make(EMAIL, password, base_url=<this server>, **options)`, closed after the test."""
+        auth = make(EMAIL, password, base_url=self.server.base_url, **options)
         self.stack.callback(auth.close)
         return auth
 
+    def fincrux(self, *, password: str = PASSWORD, **options: Any) -> FincruxJWTAuth:
+        return self.auth(FincruxJWTAuth, password=password, **options)
+
     def finvera(self, *, password: str = PASSWORD, **options: Any) -> FinveraCookieAuth:
-        auth = FinveraCookieAuth(EMAIL, password, base_url=self.server.base_url, **options)
-        self.stack.callback(auth.close)
-        return auth
+        return self.auth(FinveraCookieAuth, password=password, **options)
 
     def open(self, auth: Any) -> Fetch:
         return self.stack.enter_context(open_client(self.client, auth=auth))

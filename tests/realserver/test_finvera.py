@@ -2,29 +2,25 @@
 
 dj-rest-auth logs the user in to Django's session too, so its login answer also sets
 `sessionid` and `csrftoken`. Those must never ride on later requests (R18): DRF would
-then authenticate them by session and refuse a write without a CSRF token.
+then authenticate them by session and refuse a write without a CSRF token. The
+scenarios Fincrux shares (refresh near expiry, blacklist, revocation, a refresh that did
+not help, a wrong password) are in test_both_services.py.
 """
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from finauth import LoginError
-
-from .conftest import BRIEF_SECONDS, Live
+from .conftest import Live
 from .server import EMAIL, RealServer
+from .services import FINVERA
 
-FEED = "/kms/api/v1/news/feed"
+FEED = FINVERA.path
 BOOKMARKS = "/kms/api/v1/news/bookmarks"
 LATEST = "/kms/api/v1/news/latest"
-LOGIN = ("finvera-login", 200)
-REFRESH = ("finvera-refresh", 200)
-OK = ("finvera-feed", 200)
-REFUSED = ("finvera-feed", 401)
-ACCESS_COOKIE_ONLY = ("DT_AUTH_TOKEN",)
-PAST_THE_MARGIN = BRIEF_SECONDS / 2 + 0.3
+LOGIN = (FINVERA.login, 200)
+OK = (FINVERA.api, 200)
+ACCESS_COOKIE_ONLY = FINVERA.api_cookies
 
 
 def test_requests_carry_the_access_cookie_and_no_other_cookie_of_the_login(live: Live) -> None:
@@ -54,76 +50,6 @@ def test_a_write_after_login_is_not_refused_by_session_authentication(live: Live
         ACCESS_COOKIE_ONLY,
         ACCESS_COOKIE_ONLY,
     ]
-
-
-def test_a_token_near_expiry_is_refreshed_with_the_refresh_cookie(brief: Live) -> None:
-    auth = brief.finvera(refresh_margin=1)
-    fetch = brief.open(auth)
-    assert fetch("GET", brief.url(FEED)).status_code == 200
-    first = auth.token
-    assert first is not None
-
-    time.sleep(PAST_THE_MARGIN)
-    assert fetch("GET", brief.url(FEED)).status_code == 200
-
-    assert brief.server.seen() == [LOGIN, OK, REFRESH, OK]
-    _, _, refresh, after = brief.server.calls()
-    assert "DT_REFRESH_TOKEN" in refresh.cookies
-    assert after.cookies == ACCESS_COOKIE_ONLY
-    renewed = auth.token
-    assert renewed is not None
-    assert renewed.access_token != first.access_token
-    assert renewed.refresh_token not in (None, first.refresh_token)  # rotated by SimpleJWT
-
-
-def test_a_blacklisted_refresh_token_gives_way_to_a_fresh_login(brief: Live) -> None:
-    fetch = brief.open(brief.finvera(refresh_margin=1))
-    assert fetch("GET", brief.url(FEED)).status_code == 200
-    brief.server.blacklist_refresh_tokens()
-
-    time.sleep(PAST_THE_MARGIN)
-    assert fetch("GET", brief.url(FEED)).status_code == 200
-
-    assert brief.server.seen() == [LOGIN, OK, ("finvera-refresh", 401), LOGIN, OK]
-
-
-def test_a_revoked_access_token_is_refreshed_and_the_request_sent_once_more(live: Live) -> None:
-    fetch = live.open(live.finvera())
-    assert fetch("GET", live.url(FEED)).status_code == 200
-    live.server.revoke_access_tokens()
-
-    answer = fetch("GET", live.url(FEED))
-
-    assert (answer.status_code, answer.history[0]) == (200, 401)
-    assert live.server.seen() == [LOGIN, OK, REFUSED, REFRESH, OK]
-
-
-def test_after_a_refresh_that_did_not_help_the_next_request_logs_in(live: Live) -> None:
-    """R14, through dj-rest-auth's refresh view, which is SimpleJWT's underneath."""
-    fetch = live.open(live.finvera())
-    assert fetch("GET", live.url(FEED)).status_code == 200
-    live.server.change_password()
-
-    stuck = fetch("GET", live.url(FEED))
-
-    assert (stuck.status_code, stuck.history[0]) == (401, 401)
-    assert live.server.seen() == [LOGIN, OK, REFUSED, REFRESH, REFUSED]
-
-    recovered = fetch("GET", live.url(FEED))
-
-    assert live.server.seen()[5:] == [LOGIN, OK]
-    assert recovered.status_code == 200
-
-
-def test_a_wrong_password_is_a_login_error_with_dj_rest_auths_message(live: Live) -> None:
-    fetch = live.open(live.finvera(password="not-the-password"))
-
-    with pytest.raises(LoginError) as raised:
-        fetch("GET", live.url(FEED))
-
-    assert raised.value.status_code == 400
-    assert raised.value.provider_message == "Unable to log in with provided credentials."
-    assert live.server.seen() == [("finvera-login", 400)]
 
 
 @pytest.mark.parametrize("client", ["requests"])  # validate() is a sync call of its own
