@@ -118,7 +118,7 @@ class RequestsAuth(requests.auth.AuthBase):
         again = response.connection.send(view.prepared, **send)
         again.history.append(response)
         again.request = view.prepared
-        self._run(steps, again.status_code)
+        self._run(steps, again.status_code, finished=again)
         if again.is_redirect:
             # requests follows the redirect by copying the request it was given, not the
             # copy re-sent here: that one must carry what the re-send carried, never the
@@ -230,13 +230,12 @@ def _cut_off(response: requests.Response, seconds: float) -> Iterator[threading.
 
     def shut_down() -> None:
         cut.set()
-        raw = response.raw
-        shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3 and later
-        connection = getattr(raw, "connection", None)
         with suppress(AttributeError, OSError, RuntimeError, ValueError):
-            if shutdown is not None:
-                shutdown()
-            elif connection is not None:
+            response.raw.shutdown()  # urllib3 2.3 and later
+            return
+        connection = getattr(response.raw, "connection", None)  # urllib3 1.26
+        if connection is not None and connection.sock is not None:
+            with suppress(OSError):
                 connection.sock.shutdown(socket.SHUT_RDWR)
 
     timer = threading.Timer(max(0.0, seconds), shut_down)
