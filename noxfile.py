@@ -92,6 +92,7 @@ def tests_lowest(session: nox.Session) -> None:
         "hypothesis",
         "httpie",
         "pytest-xdist",
+        "cryptography",
         "django",
         "djangorestframework",
         "djangorestframework-simplejwt",

@@ -104,7 +104,7 @@ def test_token_file_is_private(tmp_path: Path) -> None:
 def test_an_overwritten_token_file_becomes_private(tmp_path: Path) -> None:
     store = FileTokenStore(tmp_path)
     file = tmp_path / f"{KEY}.json"
-    file.write_text(dump_token(make_token("old")))
+    file.write_bytes(dump_token(make_token("old")))
     file.chmod(0o644)
 
     store.set(KEY, make_token("new"))
@@ -146,7 +146,7 @@ def test_writes_leave_only_the_token_file(tmp_path: Path) -> None:
 
 DAMAGED = {
     "garbage": b"\x00\xffnot-json access-secret-in-a-torn-file",
-    "truncated": dump_token(make_token("access-secret-in-a-torn-file")).encode()[:60],
+    "truncated": dump_token(make_token("access-secret-in-a-torn-file"))[:60],
     "empty": b"",
     "foreign JSON": b'{"token": "access-secret-in-a-torn-file"}',
 }
@@ -417,7 +417,7 @@ def test_prefixes_keep_stores_apart(open_redis: OpenRedis) -> None:
 FOREIGN = {
     "text": b"not a token access-secret-foreign",
     "a JSON list": b'["access-secret-foreign"]',
-    "truncated": dump_token(make_token("access-secret-foreign")).encode()[:50],
+    "truncated": dump_token(make_token("access-secret-foreign"))[:50],
 }
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from .._token import Token
+from .sealing import Sealer
 
 
 class StoreLock(Protocol):
@@ -52,8 +53,20 @@ def token_key(provider: str, base_url: str, identity: Iterable[str]) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def dump_token(token: Token) -> str:
-    """`token` as the JSON text a shared store keeps."""
+def dump_token(token: Token, sealer: Sealer | None = None) -> bytes:
+    """`token` as a shared store keeps it: JSON, sealed when the store has a key."""
+    text = _json_of(token).encode()
+    return sealer.seal(text) if sealer is not None else text
+
+
+def load_token(data: bytes | str, sealer: Sealer | None = None) -> Token:
+    """The token `dump_token` wrote; ValueError for anything else (a torn or foreign
+    entry, one sealed with another key, or a plain one where a key is expected)."""
+    raw = data.encode() if isinstance(data, str) else data  # a client decoding responses
+    return _token_of(sealer.open(raw) if sealer is not None else raw)
+
+
+def _json_of(token: Token) -> str:
     return json.dumps(
         {
             "access_token": token.access_token,
@@ -65,8 +78,8 @@ def dump_token(token: Token) -> str:
     )
 
 
-def load_token(data: str | bytes) -> Token:
-    """The token `dump_token` wrote; ValueError for anything else (a torn or foreign file)."""
+def _token_of(data: bytes) -> Token:
+    """The token in `dump_token`'s JSON; ValueError for anything else."""
     try:
         fields = json.loads(data)
         refresh = fields["refresh_token"]

@@ -72,7 +72,7 @@ class FileTokenStore:
     def set(self, key: str, token: Token) -> None:
         file = self._file(key, ".json")
         try:
-            _replace(file, dump_token(token).encode())
+            _replace(file, dump_token(token))
         except OSError as error:
             logger.warning(
                 "%s: cannot write %s (%s); the token serves this process only",
