@@ -216,7 +216,9 @@ def test_a_failed_write_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = FileTokenStore(tmp_path)
-    (tmp_path / f"{KEY}.json").mkdir()  # os.replace cannot put a file over a directory
+    # An empty directory in the way is replaced (test_file_trust); one with entries stays.
+    (tmp_path / f"{KEY}.json").mkdir()
+    (tmp_path / f"{KEY}.json" / "kept").touch()
     caplog.set_level(logging.DEBUG, logger="finauth")
 
     store.set(KEY, make_token("access-secret-not-written"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import tempfile
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from .._config import seconds
 from .._errors import ConfigurationError
 from .._token import Token
 from .base import StoreLock, dump_token, load_token
+from .sealing import EncryptionKey, sealer_for
 
 logger = logging.getLogger("finauth")
 
@@ -22,6 +25,18 @@ _NAME = "FileTokenStore"
 LOCK_POLL = 0.005
 """Seconds between tries for a lock another process holds: what a waiter loses, at most."""
 _KEY = re.compile(r"[0-9A-Za-z_-]{1,128}")
+_SAFE_OPEN = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+"""Never through a symlink, never waiting for a writer at a FIFO."""
+_NOT_FILES = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+)
 
 
 class FileTokenStore:
@@ -32,26 +47,48 @@ class FileTokenStore:
     a lock file (`filelock`): one process at a time renews a token, and the lock
     of a process that dies is freed by the operating system.
 
-    A file that cannot be read as a token is ignored with a warning; the next
-    login replaces it. A failed write is logged too: the token still serves this
-    process, and others log in for themselves.
+    The store trusts nothing it did not make: its directory must be this user's
+    and writable by no one else, and a token or lock path that is not a regular
+    file of this user's (a symlink, a FIFO, a directory, another user's file) is
+    never followed nor waited on: it is ignored with a warning and replaced.
+
+    With `encryption_key` (a Fernet key, or a sequence of them: the first seals,
+    all open) no token is written in plain text. A file that cannot be read as a
+    token (corrupt, or sealed with another key or none) is ignored with a
+    warning; the next login replaces it. A failed write is logged too: the token
+    still serves this process, and others log in for themselves.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 30.0,
+        encryption_key: EncryptionKey | Sequence[EncryptionKey] | None = None,
+    ) -> None:
         self.path = Path(path).expanduser()
         self.lock_timeout = seconds(_NAME, "lock_timeout", lock_timeout, allow_zero=False)
+        self._sealer = sealer_for(_NAME, encryption_key)
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _make_private_directory(self.path)
+            _check_directory(self.path)
         except OSError as error:
             raise _unusable(self.path, error.strerror or type(error).__name__) from None
-        if not os.access(self.path, os.R_OK | os.W_OK | os.X_OK):
-            raise _unusable(self.path, "it cannot be read and written by this user")
 
     def get(self, key: str) -> Token | None:
         file = self._file(key, ".json")
         try:
-            data = file.read_bytes()
+            data = _read_own(file)
         except FileNotFoundError:
+            return None
+        except _Untrusted as untrusted:
+            logger.warning(
+                "%s: cannot read %s: it is %s, not a file of this user's; ignoring it, "
+                "the next login replaces it",
+                _NAME,
+                file,
+                untrusted,
+            )
             return None
         except OSError as error:
             logger.warning(
@@ -59,11 +96,11 @@ class FileTokenStore:
             )
             return None
         try:
-            return load_token(data)
+            return load_token(data, self._sealer)
         except ValueError:
             logger.warning(
-                "%s: %s is not a whole token (corrupt or truncated); ignoring it, "
-                "the next login replaces it",
+                "%s: %s is not a whole token (corrupt or truncated), or is sealed with another "
+                "key or none; ignoring it, the next login replaces it",
                 _NAME,
                 file,
             )
@@ -72,7 +109,7 @@ class FileTokenStore:
     def set(self, key: str, token: Token) -> None:
         file = self._file(key, ".json")
         try:
-            _replace(file, dump_token(token))
+            _replace(file, dump_token(token, self._sealer))
         except OSError as error:
             logger.warning(
                 "%s: cannot write %s (%s); the token serves this process only",
@@ -104,32 +141,152 @@ class FileTokenStore:
 
 
 class _FileLock:
-    """A `filelock.FileLock` any thread may release, as the flow's worlds need."""
+    """A `filelock.FileLock` any thread may release, as the flow's worlds need.
+
+    A lock file that cannot be made safe (or locked at all) counts as taken,
+    after a warning: this process then goes ahead alone, as with Redis down.
+    """
 
     def __init__(self, file: Path, timeout: float) -> None:
+        self._file = file
         self._lock = filelock.FileLock(file, mode=0o600, thread_local=False)
         self._timeout = timeout
+        self._held = False
 
     def acquire(self) -> bool:
         try:
+            _make_lock_file_safe(self._file)
             self._lock.acquire(timeout=self._timeout, poll_interval=LOCK_POLL)
         except filelock.Timeout:
             return False
+        except OSError as error:
+            logger.warning(
+                "%s: cannot lock %s (%s); going ahead without the other processes",
+                _NAME,
+                self._file,
+                error.strerror or type(error).__name__,
+            )
+            return True
+        self._held = True
         return True
 
     def release(self) -> None:
-        self._lock.release()
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
+class _Untrusted(Exception):
+    """A path that holds something other than a regular file of this user's; says what."""
+
+
+def _make_lock_file_safe(file: Path) -> None:
+    """Replace whatever untrusted entry sits at `file` by an empty file of ours, before
+    `filelock` opens it (which, since 3.20.1, never follows a symlink either)."""
+    try:
+        os.close(_open_own(file))
+    except FileNotFoundError:
+        return
+    except _Untrusted as untrusted:
+        logger.warning(
+            "%s: %s is %s, not a file of this user's; replacing it", _NAME, file, untrusted
+        )
+        _replace(file, b"")
+
+
+def _read_own(file: Path) -> bytes:
+    """The bytes of `file`, read only if it is a regular file of this user's."""
+    with os.fdopen(_open_own(file), "rb") as opened:
+        return opened.read()
+
+
+def _open_own(file: Path) -> int:
+    """A descriptor of `file` if it is a regular file of this user's; FileNotFoundError
+    when nothing is there, _Untrusted saying what is there instead. Never follows a
+    symlink, never blocks on a FIFO."""
+    try:
+        descriptor = os.open(file, _SAFE_OPEN)
+    except OSError:
+        problem = _problem(os.lstat(file))  # FileNotFoundError again when nothing is there
+        if problem is None:
+            raise
+        raise _Untrusted(problem) from None
+    problem = _problem(os.fstat(descriptor))
+    if problem is not None:
+        os.close(descriptor)
+        raise _Untrusted(problem)
+    return descriptor
+
+
+def _problem(status: os.stat_result) -> str | None:
+    """What is wrong with an entry for a store to trust it; None for a file of this user's."""
+    for test, kind in _NOT_FILES:
+        if test(status.st_mode):
+            return kind
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file"
+    uid = _uid()
+    if uid is not None and status.st_uid != uid:
+        return f"owned by uid {status.st_uid}"
+    return None
+
+
+def _uid() -> int | None:
+    """This user, whose files the store trusts; None where files have no owner to check."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def _make_private_directory(directory: Path) -> None:
+    """Make `directory` and its missing parents 0700, whatever the umask: mkdir's mode
+    is masked by it, and Path.mkdir(parents=True) gives parents the umask's default."""
+    if directory.is_dir():
+        return
+    _make_private_directory(directory.parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        return  # made meanwhile, or not a directory: _check_directory tells which
+    os.chmod(directory, 0o700)
+
+
+def _check_directory(directory: Path) -> None:
+    """Refuse a directory whose token files someone else could read, plant or replace."""
+    status = directory.stat()
+    if not stat.S_ISDIR(status.st_mode):
+        raise _unusable(directory, "it is not a directory")
+    uid = _uid()
+    if uid is not None and status.st_uid != uid:
+        raise ConfigurationError(
+            f"{_NAME}: {str(directory)!r} belongs to uid {status.st_uid}, not to this user "
+            f"(uid {uid}), who could read or plant tokens there; pass a directory of your own"
+        )
+    if uid is not None and status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigurationError(
+            f"{_NAME}: {str(directory)!r} is writable by group or others "
+            f"(mode {stat.S_IMODE(status.st_mode):04o}), who could plant or replace tokens "
+            f"there; run chmod 700 on it, or pass a private directory"
+        )
+    if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
+        raise _unusable(directory, "it cannot be read and written by this user")
 
 
 def _replace(file: Path, data: bytes) -> None:
-    """Write `file` whole or not at all: a 0600 temporary file, synced, renamed over it."""
+    """Write `file` whole or not at all: a 0600 temporary file, synced, renamed over it.
+
+    The rename replaces a symlink or FIFO itself, never what it points to; an empty
+    directory in the way is removed first (one with entries is left, and the write fails).
+    """
     descriptor, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
     try:
         with os.fdopen(descriptor, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, file)
+        try:
+            os.replace(temporary, file)
+        except IsADirectoryError:
+            os.rmdir(file)
+            os.replace(temporary, file)
     except BaseException:
         with suppress(OSError):
             os.unlink(temporary)
