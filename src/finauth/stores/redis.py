@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from .._config import seconds
 from .._errors import ConfigurationError
 from .._token import Token
 from .base import StoreLock, dump_token, load_token
+from .sealing import EncryptionKey, sealer_for
 
 if TYPE_CHECKING:
     import redis
+    from redis.cluster import RedisCluster
+
+    Client = redis.Redis | RedisCluster
 
 logger = logging.getLogger("finauth")
 
@@ -30,25 +34,37 @@ T = TypeVar("T")
 class RedisTokenStore:
     """Tokens in Redis under `prefix` + key, for workers on many machines.
 
+    `client` may be a standalone `redis.Redis`, a `redis.cluster.RedisCluster` or a
+    Sentinel-managed client (`Sentinel(...).master_for(name)`): every command names
+    one key only (the entry, or its lock at key + ":lock"), so a cluster never sees
+    a command that crosses slots, and the key layout is the same in every deployment.
+
     Entries expire with their token. One process at a time renews a token,
     under a Redis lock that expires after `lock_timeout`, so a holder that
     crashed frees it; the release frees only the caller's own lock. A Redis
     that cannot be reached degrades to logging in locally, with a warning:
     tokens keep flowing, but each process renews its own until Redis is back.
+
+    With `encryption_key` (a Fernet key, or a sequence of them: the first seals,
+    all open, so keys rotate) no token is stored in plain text. An entry that
+    cannot be read (torn, foreign, sealed with another key, or plain where a key
+    is expected) is a miss, with a warning: the next renewal replaces it.
     """
 
     def __init__(
         self,
         url: str | None = None,
         *,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         prefix: str = "finauth:",
         lock_timeout: float = 30.0,
+        encryption_key: EncryptionKey | Sequence[EncryptionKey] | None = None,
     ) -> None:
         self.prefix = prefix
         self.lock_timeout = seconds(_NAME, "lock_timeout", lock_timeout, allow_zero=False)
-        self.client = _client(url, client)
-        self._where = _address(self.client)
+        self._sealer = sealer_for(_NAME, encryption_key)
+        self.client: Client = _client(url, client)
+        self._where, self._redis = _address(self.client)
         self._reachable = True
         self._guard = threading.Lock()
 
@@ -58,19 +74,25 @@ class RedisTokenStore:
         def read() -> bytes | str | None:
             try:
                 return self.client.get(self.prefix + key)
-            except redis.ResponseError:  # WRONGTYPE: not a string, so not ours either
-                return b""
+            except redis.ResponseError as error:
+                if not str(error).startswith("WRONGTYPE"):  # a cluster that is down, say
+                    raise
+                return b""  # not a string, so not ours either
 
         data = self._ask(read, None)
         if data is None:
             return None
         try:
-            return load_token(data)
+            return load_token(data, self._sealer)
         except ValueError:
             logger.warning(
-                "%s: the entry at %s is not a token; ignoring it, the next login replaces it",
+                "%s: the entry at %s %s; ignoring it, the next login replaces it",
                 _NAME,
                 self._where,
+                "cannot be opened with encryption_key (sealed with another key, not sealed, "
+                "or tampered with)"
+                if self._sealer is not None
+                else "is not a token",
             )
             return None
 
@@ -80,7 +102,10 @@ class RedisTokenStore:
             self.delete(key)
             return
         self._ask(
-            lambda: self.client.set(self.prefix + key, dump_token(token), px=milliseconds), None
+            lambda: self.client.set(
+                self.prefix + key, dump_token(token, self._sealer), px=milliseconds
+            ),
+            None,
         )
 
     def delete(self, key: str) -> None:
@@ -92,10 +117,11 @@ class RedisTokenStore:
     def _ask(self, command: Callable[[], T], fallback: T) -> T:
         """`command`'s result, or `fallback` with a warning when Redis cannot answer."""
         import redis
+        from redis.exceptions import RedisClusterException
 
         try:
             result = command()
-        except redis.RedisError as error:
+        except (redis.RedisError, RedisClusterException) as error:  # the latter is not the former
             self._lost(error)
             return fallback
         self._found()
@@ -106,10 +132,9 @@ class RedisTokenStore:
             warn, self._reachable = self._reachable, False
         if warn:
             logger.warning(
-                "%s: Redis at %s cannot be used (%s: %s); each process logs in on its own "
-                "until it is back",
+                "%s: %s cannot be used (%s: %s); each process logs in on its own until it is back",
                 _NAME,
-                self._where,
+                self._redis,
                 type(error).__name__,
                 error,
             )
@@ -118,7 +143,7 @@ class RedisTokenStore:
         with self._guard:
             back, self._reachable = not self._reachable, True
         if back:
-            logger.info("%s: Redis at %s answers again; tokens are shared", _NAME, self._where)
+            logger.info("%s: %s answers again; tokens are shared", _NAME, self._redis)
 
     def __repr__(self) -> str:
         return f"{_NAME}({self._where!r}, prefix={self.prefix!r})"
@@ -147,6 +172,7 @@ class _RedisLock:
 
     def release(self) -> None:
         import redis
+        from redis.exceptions import RedisClusterException
 
         if self._lock.local.token is None:  # degraded: nothing was taken
             return
@@ -159,19 +185,36 @@ class _RedisLock:
                 _NAME,
                 self._store.lock_timeout,
             )
-        except redis.RedisError as error:
+        except (redis.RedisError, RedisClusterException) as error:
             self._store._lost(error)
 
 
-def _address(client: redis.Redis) -> str:
-    """Where `client` connects, for messages: host and port, or a socket's path; no password."""
-    settings = client.connection_pool.connection_kwargs
+def _address(client: Client) -> tuple[str, str]:
+    """Where `client` connects: shortly, for repr, and as a phrase, for messages; no password.
+
+    A cluster by the node it was pointed at, a Sentinel-managed client by its
+    master's name (its address changes with failovers), others by host and port
+    or a socket's path.
+    """
+    from redis.cluster import RedisCluster
+    from redis.sentinel import SentinelConnectionPool
+
+    if isinstance(client, RedisCluster):
+        node = client.nodes_manager.default_node  # None only before it ever connected
+        at = "" if node is None else f" at {node.host}:{node.port}"
+        return f"cluster{at}", f"the Redis cluster{at}"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        return f"Sentinel master {pool.service_name}", f"Redis Sentinel master {pool.service_name}"
+    settings = pool.connection_kwargs
     if "path" in settings:
-        return str(settings["path"])
-    return f"{settings.get('host', 'localhost')}:{settings.get('port', 6379)}"
+        where = str(settings["path"])
+    else:
+        where = f"{settings.get('host', 'localhost')}:{settings.get('port', 6379)}"
+    return where, f"Redis at {where}"
 
 
-def _client(url: str | None, client: redis.Redis | None) -> redis.Redis:
+def _client(url: str | None, client: Client | None) -> Client:
     try:
         import redis
         from redis.backoff import NoBackoff
