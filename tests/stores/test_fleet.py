@@ -18,7 +18,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-import redis
 
 from conftest import PROVIDERS, SECRET_CREDENTIALS
 from finauth import FileTokenStore, RedisTokenStore, TokenStore
@@ -172,7 +171,7 @@ def stored(fleet: Fleet) -> dict[bytes, bytes]:
     if isinstance(store, FileTokenStore):
         return {path.name.encode(): path.read_bytes() for path in store.path.iterdir()}
     assert isinstance(store, RedisTokenStore)
-    client: redis.Redis = store.client
+    client = store.client
     return {as_bytes(key): as_bytes(client.get(key)) for key in client.scan_iter()}
 
 
