@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, NamedTuple, TypeVar
 
 from . import _retry
@@ -111,12 +111,22 @@ class TokenFlow:
     ) -> None:
         self.provider = provider
         self.store = store
-        self.key = token_key(provider.name, provider.base.url, provider.identity)
         self._margin = refresh_margin
         self._timeout = timeout
         self._wait_bound = _retry.renewal_budget(timeout)
-        self._flight = flight_for(store, self.key)
         self._local = local or _LocalCopy()
+
+    @cached_property
+    def key(self) -> str:
+        """The token's key in the store, derived on first use: slow on purpose (see
+        `token_key`), so building an auth stays cheap, and a twin, with the same
+        credentials, finds it in the process's cache."""
+        provider = self.provider
+        return token_key(provider.name, provider.base.url, provider.identity, provider.secrets)
+
+    @cached_property
+    def _flight(self) -> Flight:
+        return flight_for(self.store, self.key)
 
     def twin(self, provider: Provider) -> TokenFlow:
         """A flow for the same token, presented another way by `provider`."""

@@ -25,7 +25,12 @@ class Provider(Protocol):
 
     @property
     def identity(self) -> tuple[str, ...]:
-        """Who logs in (never a secret): with `name` and `base`, the token's store key."""
+        """Who logs in (never a secret): with `name`, `base` and `secrets`, its store key."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What proves the identity (a password, ...): bound into the store key, so that
+        other secrets never get its token. Never logged, never in a repr."""
 
     @property
     def check(self) -> str:
@@ -69,6 +74,10 @@ class EmailLogin:
     @property
     def identity(self) -> tuple[str, ...]:
         return (self.email,)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.password,)
 
     def login_call(self) -> AuthCall:
         payload = {"email": self.email, "password": self.password}

@@ -35,7 +35,7 @@ from finauth.stores.base import dump_token, load_token
 from finauth.testing import Emulator, EmulatorServer
 from redis_server import RedisServer, free_port
 
-KEY = token_key("Fincrux", "https://api.fincrux.test", ["demo@fincrux.test"])
+KEY = token_key("Fincrux", "https://api.fincrux.test", ["demo@fincrux.test"], ["demo-pass"])
 SECRET = "hunter2"
 """A password in a Redis URL: it must show nowhere."""
 

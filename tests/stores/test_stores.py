@@ -29,8 +29,8 @@ from finauth.stores import (
 )
 from finauth.stores.base import dump_token, load_token
 
-KEY = token_key("Fincrux", "https://api.fincrux.test", ["demo@fincrux.test"])
-OTHER_KEY = token_key("Fincrux", "https://api.fincrux.test", ["other@fincrux.test"])
+KEY = token_key("Fincrux", "https://api.fincrux.test", ["demo@fincrux.test"], ["demo-pass"])
+OTHER_KEY = token_key("Fincrux", "https://api.fincrux.test", ["other@fincrux.test"], ["pass"])
 SHORT = 0.3
 """The lock_timeout of a waiter that is meant to give up."""
 

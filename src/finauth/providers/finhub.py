@@ -47,6 +47,10 @@ class FinHub:
     def identity(self) -> tuple[str, ...]:
         return (self.organization_id, self.user_id, self.tenant_id, self.username)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.password, self.tenant_key, self.tenant_secret)
+
     def login_call(self) -> AuthCall:
         path = LOGIN_PATH.format(
             organization_id=quote(self.organization_id, safe=""),

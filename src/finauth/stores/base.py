@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -47,10 +51,78 @@ class TokenStore(Protocol):
         """
 
 
-def token_key(provider: str, base_url: str, identity: Iterable[str]) -> str:
-    """The key of one account's token: hashed, so no e-mail address shows in it."""
-    material = "\0".join((provider, base_url, *identity))
-    return hashlib.sha256(material.encode()).hexdigest()
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+"""scrypt's work factor for store keys: 16 MiB of memory and some 40 ms of one core.
+
+These are scrypt's parameters for interactive logins (Percival, 2009; RFC 7914 §2):
+one derivation costs a guesser about as much as one login attempt is worth, and the
+memory makes GPUs and ASICs little faster than a CPU. OpenSSL's default `maxmem`
+(32 MiB) admits them. A derivation is made once per process for the same credentials,
+so a client pays it once, on the first request of its first auth.
+"""
+
+_REMEMBERED_KEYS = 1024
+"""How many credentials' keys a process remembers, so auths built in a loop derive once."""
+
+_MEMO_KEY = os.urandom(32)
+_remembered: OrderedDict[bytes, str] = OrderedDict()
+"""Keys already derived, found by an HMAC of the credentials under this process's own
+`_MEMO_KEY`, never by the credentials: the cache outlives the auths that filled it, and
+would otherwise keep their passwords alive in memory (and in heap dumps) until evicted.
+"""
+_remembered_guard = threading.Lock()
+
+
+def token_key(provider: str, base_url: str, identity: Iterable[str], secrets: Iterable[str]) -> str:
+    """The key of one account's token, bound to the secrets that log in to it (SPEC §4).
+
+    An auth with the right identity but a wrong password has another key, so it logs
+    in (and fails) instead of taking the token. The key is a hash of a salted scrypt
+    derivation: reading a store's keys reveals no e-mail, and testing a guess of e-mail
+    and password against them costs a derivation, no less than a login attempt.
+    Always 64 lowercase hex digits, safe as a file name or a Redis key.
+    """
+    account = json.dumps([provider, base_url, *identity])
+    proof = json.dumps([*secrets])
+    memo = hmac.digest(_MEMO_KEY, f"{account}\n{proof}".encode(), "sha256")
+    return _recalled(memo) or _remembering(memo, _derived_key(account, proof))
+
+
+def _recalled(memo: bytes) -> str | None:
+    """The key remembered under `memo`, now the most recently used; None if none is."""
+    with _remembered_guard:
+        key = _remembered.get(memo)
+        if key is not None:
+            _remembered.move_to_end(memo)
+        return key
+
+
+def _remembering(memo: bytes, key: str) -> str:
+    """`key`, remembered under `memo`, forgetting the least recently used beyond the bound.
+
+    Two threads deriving the same key at once both derive it: the same key, so no harm.
+    """
+    with _remembered_guard:
+        _remembered[memo] = key
+        if len(_remembered) > _REMEMBERED_KEYS:
+            _remembered.popitem(last=False)
+    return key
+
+
+def _derived_key(account: str, proof: str) -> str:
+    """The slow part of `token_key`, as JSON in (so no two field lists encode alike).
+
+    The salt comes from the account, so every process sharing a store derives the same
+    key, while a table precomputed for one account is useless for the next. The final
+    hash gives the key its fixed shape and keeps scrypt's own output out of the store.
+    """
+    salt = hashlib.sha256(b"finauth store key salt\0" + account.encode()).digest()
+    stretched = hashlib.scrypt(
+        proof.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+    )
+    return hashlib.sha256(b"finauth store key\0" + stretched).hexdigest()
 
 
 def dump_token(token: Token, sealer: Sealer | None = None) -> bytes:
