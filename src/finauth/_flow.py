@@ -128,6 +128,12 @@ class TokenFlow:
     def _flight(self) -> Flight:
         return flight_for(self.store, self.key)
 
+    def _derive_key(self) -> Steps[None]:
+        """Derive `key` if it is not yet, as a blocking step: an event loop must not wait
+        the tens of milliseconds the derivation takes (R15); a worker thread does."""
+        if "key" not in vars(self):
+            yield Blocking(lambda: self.key)
+
     def twin(self, provider: Provider) -> TokenFlow:
         """A flow for the same token, presented another way by `provider`."""
         return TokenFlow(
@@ -246,6 +252,7 @@ class TokenFlow:
 
     def _locked(self, work: Callable[[], Steps[T]]) -> Steps[T]:
         """`work` done by one renewer at a time: in this process, then among the store's."""
+        yield from self._derive_key()
         with ExitStack() as held:
             if (yield from self._hold_flight(held)):
                 yield from self._hold_store_lock(held)
@@ -380,6 +387,7 @@ class TokenFlow:
         its entry expired before the token could be refreshed: the local copy
         then still tells a waiter that its renewal is done, and still refreshes.
         """
+        yield from self._derive_key()
         stored = self._trusted((yield Blocking(partial(self.store.get, self.key))))
         cached = self._local.cached
         if cached is not None and (stored is None or stored.obtained_at < cached.token.obtained_at):

@@ -805,6 +805,20 @@ def test_r16_a_stored_token_the_provider_cannot_send_is_a_miss(
     assert any("cannot be sent" in record.getMessage() for record in caplog.records)
 
 
+def test_the_slow_store_key_is_derived_in_a_blocking_step(store: MemoryTokenStore) -> None:
+    """The key's derivation takes tens of milliseconds on purpose: an event loop runs
+    blocking steps in a worker thread, so it never waits for it."""
+    flow = make_flow(store)
+    driver = Driver(flow.authenticate(FakeRequest()), [login_ok(Pair.issue())])
+
+    first = driver.until(Blocking)
+
+    assert "key" not in vars(flow)
+    first.call()
+    assert "key" in vars(flow)
+    driver.finish()
+
+
 # --- R5 replayable bodies only ----------------------------------------------------------------
 
 
