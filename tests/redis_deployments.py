@@ -88,7 +88,11 @@ def redis_sentinel_fixture(
 @pytest.fixture(params=DEPLOYMENTS, name="deployment")
 def deployment_fixture(request: pytest.FixtureRequest) -> Deployment:
     """Each deployment in turn, emptied; only the ones a run selects are started."""
-    name: str = request.param
+    return emptied_deployment(request, request.param)
+
+
+def emptied_deployment(request: pytest.FixtureRequest, name: str) -> Deployment:
+    """The deployment called `name`, started for the session if it was not, and emptied."""
     if name == "cluster":
         cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
         found = Deployment(name, cluster.nodes[0].port)

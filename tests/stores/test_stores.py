@@ -1,9 +1,11 @@
 """The TokenStore contract, held by MemoryTokenStore, FileTokenStore and RedisTokenStore alike.
 
-Each test takes `store`, parametrized over the three; those about sharing tokens or
-locks between processes run for the file and Redis stores only, with a second
-instance on the same directory or Redis standing in for another process. Also
-here: the stored form of a token, `dump_token` and `load_token`.
+Each test takes `store`, parametrized over every store: memory, file, and Redis by URL,
+as a 3-master cluster and behind a sentinel, the shared ones each with and without an
+`encryption_key` ("+key"). Those about sharing tokens or locks between processes run
+for the shared stores only, with a second instance on the same directory or Redis
+standing in for another process. Also here: the stored form of a token, `dump_token`
+and `load_token`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from cryptography.fernet import Fernet
 
 from finauth._token import Token
 from finauth.stores import (
@@ -28,14 +31,21 @@ from finauth.stores import (
     token_key,
 )
 from finauth.stores.base import dump_token, load_token
+from redis_deployments import (  # noqa: F401  (fixtures, found by pytest under their names)
+    emptied_deployment,
+    redis_cluster_fixture,
+    redis_sentinel_fixture,
+)
 
 KEY = token_key("Fincrux", "https://api.fincrux.test", ["demo@fincrux.test"], ["demo-pass"])
 OTHER_KEY = token_key("Fincrux", "https://api.fincrux.test", ["other@fincrux.test"], ["pass"])
 SHORT = 0.3
 """The lock_timeout of a waiter that is meant to give up."""
 
-KINDS = ["memory", "file", "redis"]
-SHARED = ["file", "redis"]
+PLAIN = ["memory", "file", "redis", "redis-cluster", "redis-sentinel"]
+KINDS = [*PLAIN, *(f"{kind}+key" for kind in PLAIN if kind != "memory")]
+SHARED = [kind for kind in KINDS if kind != "memory"]
+SEALING_KEY = Fernet.generate_key()
 
 
 def make_token(
@@ -81,15 +91,22 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def open_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OpenStore]:
     """Opens another instance of this test's kind of store, on the same directory or Redis."""
+    base, sealed, _ = kind.partition("+")
+    options: dict[str, Any] = {"encryption_key": SEALING_KEY} if sealed else {}
     redis_stores: list[RedisTokenStore] = []
-    redis_url: str = request.getfixturevalue("redis_url") if kind == "redis" else ""
+    redis_url: str = request.getfixturevalue("redis_url") if base == "redis" else ""
+    deployed = base.startswith("redis-")
+    deployment = emptied_deployment(request, base.removeprefix("redis-")) if deployed else None
 
     def open_(*, lock_timeout: float = 30.0) -> TokenStore:
-        if kind == "memory":
+        if base == "memory":
             return MemoryTokenStore()
-        if kind == "file":
-            return FileTokenStore(tmp_path / "tokens", lock_timeout=lock_timeout)
-        store = RedisTokenStore(redis_url, lock_timeout=lock_timeout)
+        if base == "file":
+            return FileTokenStore(tmp_path / "tokens", lock_timeout=lock_timeout, **options)
+        if deployment is not None:
+            store = deployment.store(lock_timeout=lock_timeout, **options)
+        else:
+            store = RedisTokenStore(redis_url, lock_timeout=lock_timeout, **options)
         redis_stores.append(store)
         return store
 
