@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import footprint, growth, hotpath, overhead, report, storms
+from . import footprint, growth, hotpath, overhead, report, stores, storms
 
 RESULTS = Path(__file__).with_name("results.json")
 DOCUMENT = Path(__file__).parents[1] / "docs" / "benchmarks.md"
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, Callable[[], Any]] = {
         "overhead": lambda: overhead.run(scale.rounds, scale.in_memory, scale.loopback),
         "storms": storms.run,
+        "stores": lambda: stores.run(scale.rounds, scale.in_memory),
         "growth": lambda: growth.run(scale.growth_rounds, scale.growth_requests),
         "memory": footprint.memory,
         "import_time": lambda: footprint.import_time(scale.import_runs),
