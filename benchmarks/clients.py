@@ -2,7 +2,7 @@
 
 A factory builds the client and registers its clean-up on the stack it is
 given. Every variant renews `MARGIN` seconds before expiry, so the storms can
-hand all of them a token that is already inside that margin.
+hand all of them a token that falls inside that margin (see `storms`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 How many token calls reach the provider, and how long until every request has
 succeeded? Every variant renews `MARGIN` seconds before expiry; its warm-up
-request gets a token while the emulator issues 30-second ones, so that token is
-already inside the margin for all of them. The emulator then goes back to
-hour-long tokens and the workers are released together, over loopback HTTP.
+request gets a token while the emulator issues 2-second ones, and once that token
+has lived half its life (finauth renews no earlier, R14) it is inside the margin for
+all of them. The emulator then goes back to hour-long tokens and the workers are
+released together, over loopback HTTP.
 Counts are taken at the emulator: logins and refreshes for finauth, OAuth2
 grants for the peers.
 
@@ -44,8 +45,10 @@ from .timing import BASELINE
 THREADS = 64
 TASKS = 256
 PROCESSES = 4
-EXPIRING_TTL = 30.0
-"""Seconds the warm-up's token lives: less than MARGIN, so it is due for renewal at once."""
+EXPIRING_TTL = 2.0
+"""Seconds the warm-up's token lives: less than MARGIN, so it is due for renewal once it
+has lived half its life, AGE."""
+AGE = EXPIRING_TTL / 2 + 0.25
 FRESH_TTL = 3600.0
 WAIT = 60.0
 """Seconds any one wait of a storm may take before it is called hung."""
@@ -116,6 +119,7 @@ def _thread_storm(site: Site, variant: str, build: ClientFactory) -> dict[str, A
         client = build(site, stack)
         client.get(site.url)
         site.emulator.token_ttl = FRESH_TTL
+        time.sleep(AGE)
         before = site.emulator.token_calls
         with _complaints() as heard:
             start, finished = _release_threads(lambda: client.get(site.url).status_code)
@@ -165,6 +169,7 @@ async def _task_storm(
         client = await build(site, stack)
         await client.get(site.url)
         site.emulator.token_ttl = FRESH_TTL
+        await asyncio.sleep(AGE)
         before = site.emulator.token_calls
         go = asyncio.Event()
 
@@ -216,6 +221,7 @@ def _process_storm(site: Site, variant: str, shared: str) -> dict[str, Any]:
     try:
         ready.wait(WAIT)
         site.emulator.token_ttl = FRESH_TTL
+        time.sleep(AGE)
         before = site.emulator.token_calls
         go.wait(WAIT)
         start = time.monotonic()
