@@ -200,9 +200,9 @@ def _answer(
     if body is None:
         raise call.too_large(response.status_code)
     _keep_body(response, body)
-    if response.request is not sent:
-        response = next(earlier for earlier in response.history if earlier.request is sent)
-        body = response.content
+    redirect = next((earlier for earlier in response.history if earlier.request is sent), None)
+    if response.request is not sent and redirect is not None:
+        response, body = redirect, redirect.content
     return Answer(call, response.status_code, tuple(response.headers.multi_items()), body)
 
 
