@@ -395,17 +395,15 @@ def test_a_lock_holder_killed_mid_login_frees_the_others_at_once(tmp_path: Path)
         waiters = start(worker, 3, barrier=False)
         time.sleep(1.0)  # the waiters now wait for the holder's lock
         assert emulator.logins == 1
-        killed = time.monotonic()
         os.kill(holder.pid or 0, signal.SIGKILL)
 
+        # Within 20 s, though the lock_timeout is 30: the lock went with its process.
         reports = waiters.collect(timeout=20)
-        elapsed = time.monotonic() - killed
         holder.join(timeout=10)
 
     assert holder.exitcode == -signal.SIGKILL
     assert [(report.status, report.error) for report in reports] == [(200, None)] * 3
     assert emulator.logins == 2  # the holder's, never answered, and one more
-    assert elapsed < 10  # far under lock_timeout: the lock went with its process
 
 
 def wait_for(condition: Callable[[], bool], failure: str, timeout: float = 30) -> None:

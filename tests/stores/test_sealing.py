@@ -13,7 +13,11 @@ from finauth.stores.sealing import sealer_for
 KEY = Fernet.generate_key()
 
 
-@pytest.mark.parametrize("encryption_key", [KEY, KEY.decode(), [KEY, Fernet.generate_key()]])
+@pytest.mark.parametrize(
+    "encryption_key",
+    [KEY, KEY.decode(), [KEY, Fernet.generate_key()]],
+    ids=["bytes", "str", "two keys"],  # a key is random: not an id every xdist worker shares
+)
 def test_a_key_or_keys_seal_and_open(encryption_key: bytes | str | list[bytes]) -> None:
     sealer = sealer_for("FileTokenStore", encryption_key)
     assert sealer is not None
@@ -34,6 +38,7 @@ def test_no_key_is_no_sealer() -> None:
         ("not-a-fernet-key", "must be Fernet keys"),
         ([KEY, b"short"], "must be Fernet keys"),
     ],
+    ids=["no keys", "not a key", "one bad key of two"],
 )
 def test_a_bad_key_is_a_configuration_error_that_repeats_no_key(
     encryption_key: object, says: str
