@@ -83,7 +83,7 @@ class HttpxAuth(httpx.Auth):
                 except StopIteration:
                     return
                 if seen is not None:
-                    _keep_body(seen, _read_at_most(seen.iter_bytes(), seen))
+                    _keep_body(seen, _read_at_most(seen))
                     seen = None
                 if isinstance(step, Send):
                     seen = yield request
@@ -92,7 +92,7 @@ class HttpxAuth(httpx.Auth):
                     sent = _auth_request(step, request)
                     until = time.monotonic() + self.timeout
                     response = yield sent
-                    body = _read_at_most(response.iter_bytes(), response, until)
+                    body = _read_at_most(response, until)
                     reply = _answer(step, sent, response, body)
                 else:
                     reply = in_thread(step)
@@ -110,17 +110,17 @@ class HttpxAuth(httpx.Auth):
                 except StopIteration:
                     return
                 if seen is not None:
-                    _keep_body(seen, await _aread_at_most(seen.aiter_bytes(), seen))
+                    _keep_body(seen, await _aread_at_most(seen))
                     seen = None
                 if isinstance(step, Send):
                     seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
                     sent = _auth_request(step, request)
-                    until = time.monotonic() + self.timeout
+                    deadline = anyio.current_time() + self.timeout
                     with anyio.CancelScope(shield=True):
                         response = yield sent
-                        body = await _aread_at_most(response.aiter_bytes(), response, until)
+                        body = await _aread_at_most(response, deadline)
                     reply = _answer(step, sent, response, body)
                 else:
                     reply = await in_loop(step)
@@ -189,16 +189,12 @@ class _SentOnce(httpx.SyncByteStream, httpx.AsyncByteStream):
         yield self._body()
 
 
-def _answer(
-    call: AuthCall, sent: httpx.Request, response: httpx.Response, body: bytes | None
-) -> Answer:
+def _answer(call: AuthCall, sent: httpx.Request, response: httpx.Response, body: bytes) -> Answer:
     """The neutral Answer to `call`, sent as `sent`.
 
-    An answer over MAX_ANSWER_BYTES is refused (R15). Where httpx followed a redirect
-    (`follow_redirects=True`), the redirect is the answer, refused as such (R18).
+    Where httpx followed a redirect (`follow_redirects=True`), the redirect is the
+    answer, refused as such (R18).
     """
-    if body is None:
-        raise call.too_large(response.status_code)
     _keep_body(response, body)
     redirect = next((earlier for earlier in response.history if earlier.request is sent), None)
     if response.request is not sent and redirect is not None:
@@ -206,41 +202,46 @@ def _answer(
     return Answer(call, response.status_code, tuple(response.headers.multi_items()), body)
 
 
-def _read_at_most(
-    chunks: Iterator[bytes], response: httpx.Response, until: float = math.inf
-) -> bytes | None:
-    """The body of `response`, or None if it is longer than MAX_ANSWER_BYTES; either way
-    the response is closed, and its connection back in the pool.
+def _read_at_most(response: httpx.Response, until: float = math.inf) -> bytes:
+    """The body of `response`, which is then closed, its connection back in the pool.
 
-    Read by `until` (a `time.monotonic()`), or a timeout: httpx's own bounds each read,
-    not the whole answer, which a server could trickle for ever (R15).
+    Past MAX_ANSWER_BYTES no more is read, and what was read is kept one byte over the
+    cap, for the flow to refuse (R15). Read by `until` (a `time.monotonic()`), or a
+    timeout: httpx's own bounds each read, not the whole answer, which a server could
+    trickle for ever.
     """
     body = bytearray()
     with closing(response):
-        for chunk in chunks:
+        for chunk in response.iter_bytes():
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
-                return None
+                break
             if time.monotonic() > until:
                 raise _late(response)
-    return bytes(body)
+    return bytes(body[: MAX_ANSWER_BYTES + 1])
 
 
-async def _aread_at_most(
-    chunks: AsyncIterator[bytes], response: httpx.Response, until: float = math.inf
-) -> bytes | None:
-    """`_read_at_most` for an `httpx.AsyncClient`."""
+async def _aread_at_most(response: httpx.Response, deadline: float = math.inf) -> bytes:
+    """`_read_at_most` for an `httpx.AsyncClient`, by `deadline` (an `anyio.current_time()`).
+
+    The read is ended by cancelling it, never by leaving the stream midway: httpx and
+    httpcore read through nested async generators, and one abandoned unexhausted is
+    left to the garbage collector (a ResourceWarning under trio). Cancelled, httpcore
+    closes its connection, as on any cancellation.
+    """
     body = bytearray()
     try:
-        async for chunk in chunks:
-            body += chunk
-            if len(body) > MAX_ANSWER_BYTES:
-                return None
-            if time.monotonic() > until:
-                raise _late(response)
+        with anyio.CancelScope(deadline=deadline) as reading:
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    reading.cancel()  # the next read is cancelled; buffered bytes may come
     finally:
-        await response.aclose()
-    return bytes(body)
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+    if reading.cancelled_caught and len(body) <= MAX_ANSWER_BYTES:
+        raise _late(response)
+    return bytes(body[: MAX_ANSWER_BYTES + 1])
 
 
 def _late(response: httpx.Response) -> httpx.ReadTimeout:
@@ -251,10 +252,10 @@ def _late(response: httpx.Response) -> httpx.ReadTimeout:
     )
 
 
-def _keep_body(response: httpx.Response, body: bytes | None) -> None:
+def _keep_body(response: httpx.Response, body: bytes) -> None:
     """Leave what was read in `response` for httpx, which reads every answer it gave the
-    auth flow once more when the flow goes on; past the cap, nothing is kept."""
-    response._content = body or b""
+    auth flow once more when the flow goes on."""
+    response._content = body
 
 
 def _seekable_file(stream: Any) -> tuple[IO[bytes] | None, int]:

@@ -254,18 +254,18 @@ def _elsewhere(response: requests.Response) -> bool:
 
 
 def answer_from(call: AuthCall, response: requests.Response) -> Answer:
-    """The neutral Answer of a requests response, read in full and closed; an answer
-    over MAX_ANSWER_BYTES is refused, unread past the cap (R15)."""
+    """The neutral Answer of a requests response, read and closed."""
     body = _read_and_release(response)
-    if body is None:
-        raise call.too_large(response.status_code)
     return Answer(call, response.status_code, _header_pairs(response), body)
 
 
-def _read_and_release(response: requests.Response) -> bytes | None:
-    """The body of `response`, or None past MAX_ANSWER_BYTES; either way the response is
-    closed, its connection back in the pool, so that no caller holds one while it waits
-    for a renewal (R6). What was read stays in `response.content`."""
+def _read_and_release(response: requests.Response) -> bytes:
+    """The body of `response`, which is then closed, its connection back in the pool, so
+    that no caller holds one while it waits for a renewal (R6).
+
+    Past MAX_ANSWER_BYTES no more is read, and what was read is kept one byte over the
+    cap, for the flow to refuse (R15). It stays in `response.content`.
+    """
     if response._content_consumed:  # type: ignore[attr-defined]
         response.close()
         return response.content
@@ -275,8 +275,8 @@ def _read_and_release(response: requests.Response) -> bytes | None:
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
                 break
-    response._content = bytes(body[:MAX_ANSWER_BYTES])
-    return response._content if len(body) <= MAX_ANSWER_BYTES else None
+    response._content = bytes(body[: MAX_ANSWER_BYTES + 1])
+    return response._content
 
 
 def _start_of(body: object) -> int | None:

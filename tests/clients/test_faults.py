@@ -42,6 +42,7 @@ import finauth._retry
 from conftest import Rig, make_due
 from finauth import FinauthError, LoginError, ProviderResponseError, RateLimitedError
 from finauth._auth import LoginAuth
+from finauth._wire import MAX_ANSWER_BYTES
 from finauth.testing import Call, Emulator, Reply
 from finauth.testing._clients import Fetch
 from finauth.testing._emulator import AuthKind, Change, _pattern
@@ -284,6 +285,9 @@ class Fault:
 
 
 PRE = ProviderResponseError
+OVERSIZED = b'{"access": "' + b"a" * MAX_ANSWER_BYTES + b'"}'
+"""An answer past R15's cap: read no further, and never left half-read (an async
+generator abandoned unexhausted is a ResourceWarning under trio)."""
 HTTP_FAULTS = {
     "500-html-with-retry-after": Fault(
         failing(500, HTML, (("Retry-After", "1"),)), login=PRE, refresh=FALLBACK
@@ -304,6 +308,7 @@ HTTP_FAULTS = {
     "503-twice-then-ok": Fault(failing(503, HTML, times=2), login=None, refresh=OK, attempts=3),
     "429-twice-then-ok": Fault(throttled(2), login=None, refresh=OK, attempts=3),
     "200-empty": Fault(failing(200, b""), login=None, refresh=FALLBACK),
+    "200-past-the-cap": Fault(failing(200, OVERSIZED), login=PRE, refresh=FALLBACK),
     "403": Fault(failing(403, {"detail": "Forbidden"}), login=None, refresh=FALLBACK),
     "json-labelled-text-html": Fault(
         tampered(content_type("text/html; charset=utf-8")), login=OK, refresh=OK
