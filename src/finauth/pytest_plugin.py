@@ -10,11 +10,15 @@ Options come from a marker of the fixture's name, merged from module, class and
 test, the closest winning:
 
     @pytest.mark.fincrux_stub(token_ttl=5, base_url="https://fincrux.internal")
+
+A request to a stub's origin that no route answers fails the test once, with
+`finauth.testing.UnmatchedRequest`, whether or not the code under test caught it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,6 +36,43 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url "
             f"(a path in it prefixes every endpoint), or the {provider} account's credentials",
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    __tracebackhide__ = True
+    return (yield from _reporting_unmatched_requests())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    __tracebackhide__ = True
+    return (yield from _reporting_unmatched_requests())
+
+
+def _reporting_unmatched_requests() -> Generator[None, None, None]:
+    """Run a test phase, then fail it for the unmatched requests it left unreported.
+
+    In the phase, not at the stub's teardown: a request the code under test let
+    raise is then one failure, not a failure and an error, and one it swallowed
+    is a failure of the test that made it.
+    """
+    __tracebackhide__ = True  # the failure is the test's: pytest shows none of this
+    try:
+        yield
+    except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
+        _report_unmatched(error)
+        raise
+    _report_unmatched(None)
+
+
+def _report_unmatched(error: BaseException | None) -> None:
+    __tracebackhide__ = True
+    # No stub can be active before its module is imported, and importing it here
+    # would cost every test of a suite that uses none.
+    stub_module = sys.modules.get("finauth.testing.stub")
+    if stub_module is not None:
+        stub_module.report_unmatched(error)
 
 
 def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
@@ -52,6 +93,7 @@ def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
         stub = open_stub(STUBS[fixture], **options)
     except (TypeError, ValueError) as error:
         pytest.fail(f"@pytest.mark.{fixture}: {error}", pytrace=False)
+    stub.name = fixture
     with stub:
         yield stub
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import requests
 
-from finauth import ProviderResponseError
+from finauth import FincruxAPIKeyAuth, ProviderResponseError
 from finauth.testing import (
     EMULATORS,
     Emulator,
@@ -113,6 +113,52 @@ def test_base_url_defaults_to_production_and_auth_points_at_it(
     assert moved.base_url == "https://internal.example"
 
 
+ENVIRONMENT = {  # SPEC §3: what each provider's from_env reads
+    "Fincrux": {"FINCRUX_EMAIL", "FINCRUX_PASSWORD", "FINCRUX_API_KEY", "FINCRUX_BASE_URL"},
+    "Finvera": {"FINVERA_EMAIL", "FINVERA_PASSWORD", "FINVERA_BASE_URL"},
+    "FinHub": {
+        "FINHUB_ORGANIZATION_ID",
+        "FINHUB_USER_ID",
+        "FINHUB_TENANT_ID",
+        "FINHUB_USERNAME",
+        "FINHUB_PASSWORD",
+        "FINHUB_TENANT_KEY",
+        "FINHUB_TENANT_SECRET",
+        "FINHUB_BASE_URL",
+    },
+}
+
+
+def test_environ_holds_the_variables_of_spec_section_3_for_the_stub(
+    emulator_class: type[Emulator],
+) -> None:
+    stub = Stub(emulator_class(), base_url="https://staging.example/v1/")
+    environ = stub.environ
+    assert set(environ) == ENVIRONMENT[emulator_class.name]
+    assert environ[f"{emulator_class.name.upper()}_BASE_URL"] == "https://staging.example/v1"
+    for name, value in stub.emulator.credentials().items():
+        assert environ[f"{emulator_class.name.upper()}_{name.upper()}"] == value
+    environ.clear()
+    assert stub.environ  # each read is a fresh copy
+
+
+def test_from_env_with_exactly_the_stub_environ_logs_in_to_it(
+    emulator_class: type[Emulator],
+) -> None:
+    with open_stub(emulator_class.name, base_url="https://staging.example/v1") as stub:
+        url = stub.base_url + stub.emulator.sample_path
+        with emulator_class.auth_class.from_env(stub.environ) as auth:
+            assert requests.get(url, auth=auth, timeout=5).status_code == 200
+        assert stub.logins == 1
+
+
+def test_fincrux_api_key_auth_from_the_stub_environ() -> None:
+    with open_stub("Fincrux") as stub:
+        auth = FincruxAPIKeyAuth.from_env(stub.environ)
+        assert httpx.get(stub.base_url + SEARCH, auth=auth).status_code == 200
+        assert stub.logins == 0
+
+
 def test_answers_only_while_started(emulator_class: type[Emulator]) -> None:
     stub = Stub(emulator_class())
     url = stub.base_url + stub.emulator.sample_path
@@ -158,15 +204,36 @@ def test_base_url_must_be_http(base_url: str) -> None:
         Stub(FincruxEmulator(), base_url=base_url)
 
 
-def test_a_stub_is_strict() -> None:
+def test_a_stub_raises_unmatched_requests_at_the_call_and_on_exit() -> None:
     stub = Stub(FinveraEmulator())
-    assert stub.emulator.strict
     # Leaving the stub fails as well: the code under test may have hidden the first error.
-    at_the_call = pytest.raises(UnmatchedRequest, match="no route for GET /nothing")
-    at_exit = pytest.raises(UnmatchedRequest, match="no route for GET /nothing")
+    message = r"^stub: no route for GET https://api\.finvera\.news/nothing\n"
+    at_the_call = pytest.raises(UnmatchedRequest, match=message)
+    at_exit = pytest.raises(UnmatchedRequest, match=message)
     with at_exit as raised, stub, at_the_call:
         requests.get(stub.base_url + "/nothing", timeout=5)
-    assert "Routes: " in str(raised.value)
+    assert "Registered: GET /kms/api/v1/auth/validate, " in str(raised.value)
+
+
+def test_unmatched_request_is_public_under_finauth_testing() -> None:
+    """Tracebacks print the class's module: it must be the one a test imports it from."""
+    assert UnmatchedRequest.__module__ == "finauth.testing"
+    assert issubclass(UnmatchedRequest, AssertionError)  # a failure, not an error, in pytest
+
+
+def test_an_unmatched_request_outside_a_base_url_path_says_routes_are_under_it() -> None:
+    with (
+        pytest.raises(UnmatchedRequest) as raised,
+        open_stub("Fincrux", base_url="https://api.fincrux.org/v2") as stub,
+    ):
+        httpx.get("https://api.fincrux.org/api/search/RELIANCE")
+    assert str(raised.value) == (
+        "stub: no route for GET https://api.fincrux.org/api/search/RELIANCE\n"
+        "Registered: GET /v2/api/search/RELIANCE, POST /v2/api/auth/login, "
+        "POST /v2/api/auth/token/refresh/\n"
+        "Routes are relative to the stub's base_url, https://api.fincrux.org/v2"
+    )
+    assert stub.emulator.unmatched == []  # reported once, at the call: not again on exit
 
 
 def test_register_refuses_unknown_mocks() -> None:
@@ -191,9 +258,10 @@ def test_open_stub_reports_a_swallowed_unmatched_request_on_exit() -> None:
         with contextlib.suppress(UnmatchedRequest):  # the code under test swallows it
             httpx.get(stub.base_url + "/api/watchlist")
     assert str(caught.value) == (
-        "Fincrux emulator: no route for GET /api/watchlist. Routes: GET /api/search/RELIANCE, "
-        "POST /api/auth/login, POST /api/auth/token/refresh/, PUT /api/watchlist. "
-        "Add one with route(method, path, json=...)."
+        "stub: no route for GET https://api.fincrux.org/api/watchlist\n"
+        "Registered: GET /api/search/RELIANCE, POST /api/auth/login, "
+        "POST /api/auth/token/refresh/, PUT /api/watchlist\n"
+        'Add it in the test: stub.route("GET", "/api/watchlist", json=<answer>)'
     )
     assert reached(PRODUCTION["Fincrux"] + SEARCH) == (599, 599)
 

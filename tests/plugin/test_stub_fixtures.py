@@ -173,6 +173,61 @@ def test_code_under_test_reaches_the_stub(name, client, made, request):
     result.assert_outcomes(passed=18)
 
 
+def test_code_that_reads_the_environment_logs_in_to_the_stub_with_its_environ(
+    pytester: pytest.Pytester,
+) -> None:
+    """`stub.environ` is all `from_env()` needs, set either way a test sets variables."""
+    pytester.makepyfile(
+        with_common(
+            """
+import os
+from unittest import mock
+
+AUTH = {
+    "fincrux_stub": finauth.FincruxJWTAuth,
+    "finvera_stub": finauth.FinveraCookieAuth,
+    "finhub_stub": finauth.FinHubSessionAuth,
+}
+
+
+def from_env_and_fetch(name, stub):
+    with AUTH[name].from_env() as auth:  # the code under test reads os.environ
+        [(status, _)] = fetch("requests", auth, [sample_url(stub)])
+    return status
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_with_patch_dict(name, request):
+    stub = request.getfixturevalue(name)
+    with mock.patch.dict(os.environ, stub.environ, clear=True):
+        assert from_env_and_fetch(name, stub) == 200
+    assert stub.logins == 1
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_with_monkeypatch(name, request, monkeypatch):
+    stub = request.getfixturevalue(name)
+    for variable in list(os.environ):
+        monkeypatch.delenv(variable)
+    for variable, value in stub.environ.items():
+        monkeypatch.setenv(variable, value)
+    assert from_env_and_fetch(name, stub) == 200
+    assert stub.logins == 1
+
+
+@pytest.mark.finhub_stub(base_url="https://finhub.staging.example/hub", tenant_id="t-9")
+def test_with_the_marker_options(finhub_stub):
+    assert finhub_stub.environ["FINHUB_BASE_URL"] == "https://finhub.staging.example/hub"
+    assert finhub_stub.environ["FINHUB_TENANT_ID"] == "t-9"
+    with mock.patch.dict(os.environ, finhub_stub.environ, clear=True):
+        assert from_env_and_fetch("finhub_stub", finhub_stub) == 200
+"""
+        )
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=7)
+
+
 def test_route_is_protected_and_answers_its_json_and_status(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         with_common(
@@ -627,7 +682,11 @@ def test_stub_with_statement():
 # -- unmatched requests --------------------------------------------------------------------
 
 
-def test_unmatched_request_names_method_path_and_routes(pytester: pytest.Pytester) -> None:
+def test_an_unmatched_request_is_one_failure_naming_the_fixture_and_the_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    """Raised or swallowed by the code under test, an unmatched request fails its test once,
+    as `finauth.testing.UnmatchedRequest`, never again as an error at teardown."""
     pytester.makepyfile(
         with_common(
             """
@@ -654,45 +713,107 @@ def test_async_swallowed(finhub_stub):
     assert asyncio.run(main()) == "swallowed"
 
 
+def test_swallowed_then_failing_for_it(fincrux_stub):
+    try:
+        answer = requests.get(fincrux_stub.base_url + "/api/quotes", timeout=5).json()
+    except Exception:
+        answer = {}
+    assert answer == {"quotes": []}
+
+
 def test_other_stubs_are_not_affected(fincrux_stub):
     assert requests.get(sample_url(fincrux_stub), timeout=5).status_code == 401
 """
-        )
+        ),
+        test_outside_the_test=with_common(
+            """
+import finauth.testing
+
+
+@pytest.fixture(scope="module")
+def shared():
+    with finauth.testing.open_stub("Finvera") as stub:
+        yield stub
+
+
+@pytest.fixture
+def warmed_up(fincrux_stub):
+    requests.get(fincrux_stub.base_url + "/api/warm-up", timeout=5)
+
+
+def test_module_scoped_stub_swallowed(shared):
+    try:
+        requests.get(shared.base_url + "/kms/api/v1/portfolio", timeout=5)
+    except finauth.testing.UnmatchedRequest:
+        pass
+
+
+def test_module_scoped_stub_still_serves(shared):
+    assert requests.get(sample_url(shared), timeout=5).status_code == 401
+
+
+def test_in_a_fixture_of_the_user(warmed_up):
+    pass
+"""
+        ),
     )
     result = run(pytester, "-rA")
-    # The unswallowed one fails in the call and again at teardown; the swallowed ones pass
-    # their call and error at teardown: an unanswered request never goes unnoticed.
-    result.assert_outcomes(passed=3, failed=1, errors=3)
+    result.assert_outcomes(passed=2, failed=5, errors=1)
+    assert "at teardown" not in result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_raised*",
-            "E  *UnmatchedRequest: Fincrux emulator: no route for GET /api/nope. "
-            "Routes: GET /api/mine, GET /api/search/RELIANCE, POST /api/auth/login, "
-            "POST /api/auth/token/refresh/. Add one with route(method, path, json=...).",
+            "*_ test_raised _*",
+            "E  *finauth.testing.UnmatchedRequest: fincrux_stub: no route for GET "
+            "https://api.fincrux.org/api/nope",
+            "E  *Registered: GET /api/mine, GET /api/search/RELIANCE, POST /api/auth/login, "
+            "POST /api/auth/token/refresh/",
+            'E  *Add it in the test: fincrux_stub.route("GET", "/api/nope", json=<answer>)',
         ]
     )
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_wrong_method_swallowed_by_the_code_under_test*",
-            "E  *UnmatchedRequest: Finvera emulator: no route for DELETE "
-            "/kms/api/v1/news/latest. Routes: *GET /kms/api/v1/news/latest*",
+            "*_ test_wrong_method_swallowed_by_the_code_under_test _*",
+            "E  *finauth.testing.UnmatchedRequest: finvera_stub: no route for DELETE "
+            "https://api.finvera.news/kms/api/v1/news/latest",
+            "*Registered: *GET /kms/api/v1/news/latest*",
+            '*Add it in the test: finvera_stub.route("DELETE", "/kms/api/v1/news/latest", *',
         ]
     )
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_async_swallowed*",
-            "E  *UnmatchedRequest: FinHub emulator: no route for GET /api/v2.1/missing. Routes: *",
+            "*_ test_async_swallowed _*",
+            "E  *finauth.testing.UnmatchedRequest: finhub_stub: no route for GET "
+            "https://sandbox.finhub.cloud/api/v2.1/missing",
         ]
     )
     result.stdout.fnmatch_lines(
         [
-            "PASSED *::test_wrong_method_swallowed_by_the_code_under_test",
-            "PASSED *::test_async_swallowed",
+            "*_ test_swallowed_then_failing_for_it _*",
+            "E  *assert {} == {'quotes': []}",
+            "*direct cause of the following exception*",
+            "E  *finauth.testing.UnmatchedRequest: fincrux_stub: no route for GET "
+            "https://api.fincrux.org/api/quotes",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_module_scoped_stub_swallowed _*",
+            "E  *finauth.testing.UnmatchedRequest: stub: no route for GET "
+            "https://api.finvera.news/kms/api/v1/portfolio",
+            '*Add it in the test: stub.route("GET", "/kms/api/v1/portfolio", json=<answer>)',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_in_a_fixture_of_the_user*",
+            "E  *finauth.testing.UnmatchedRequest: fincrux_stub: no route for GET "
+            "https://api.fincrux.org/api/warm-up",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
             "PASSED *::test_other_stubs_are_not_affected",
-            "ERROR *::test_raised*",
-            "ERROR *::test_wrong_method_swallowed_by_the_code_under_test*",
-            "ERROR *::test_async_swallowed*",
-            "FAILED *::test_raised*",
+            "PASSED *::test_module_scoped_stub_still_serves",
         ]
     )
 

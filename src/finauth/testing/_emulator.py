@@ -46,7 +46,12 @@ class Call:
 
 
 class UnmatchedRequest(AssertionError):
-    """A request to an in-process emulator that no route answers: a mistake in the test."""
+    """A request to a stub's origin that no route answers: a mistake in the test.
+
+    Import it from `finauth.testing`, the name tracebacks show.
+    """
+
+    __module__ = "finauth.testing"
 
 
 Reset = Literal["before", "midway"]
@@ -114,10 +119,12 @@ class Emulator:
         JWTs behind them would, but a client cannot read their expiry."""
         self.refresh_ttl = 30 * 86400.0
         self.prefix = prefix.rstrip("/")
-        self.strict = False
-        """Raise UnmatchedRequest for a request no route answers, instead of a 404."""
+        self.explain_unmatched: Callable[[Call, list[str]], str] | None = None
+        """When set (a stub sets it), a request no route answers raises UnmatchedRequest
+        with the message this makes of the request and the registered routes, instead
+        of being answered 404."""
         self.unmatched: list[str] = []
-        """What each unanswered request raised, when strict."""
+        """The message of each UnmatchedRequest raised and not yet reported."""
         self.calls: list[Call] = []
         self.logins = 0
         """Login requests received, whatever they were answered."""
@@ -372,19 +379,26 @@ class Emulator:
         with self._lock:
             self._planned[kind].append(step)
 
+    def registered(self) -> list[str]:
+        """Every endpoint it answers, auth endpoints included, as "METHOD /path", sorted."""
+        with self._lock:
+            endpoints = [*self.auth_endpoints(), *self._routes]
+        return sorted(f"{method} {self.prefix}{path}" for method, path in endpoints)
+
+    def take_unmatched(self) -> list[str]:
+        """The messages of the UnmatchedRequests raised since the last take, now reported."""
+        with self._lock:
+            taken, self.unmatched = self.unmatched, []
+        return taken
+
     def _unmatched(self, call: Call) -> Reply:
-        known = sorted(
-            f"{method} {self.prefix}{path}"
-            for method, path in [*self.auth_endpoints(), *self._routes]
-        )
-        message = f"{self.name} emulator: no route for {call.method} {call.path}"
-        if self.strict:
-            self.unmatched.append(
-                f"{message}. Routes: {', '.join(known)}. "
-                "Add one with route(method, path, json=...)."
-            )
-            raise UnmatchedRequest(self.unmatched[-1])
-        return Reply.json({"message": message, "routes": known}, 404)
+        __tracebackhide__ = True  # pytest's traceback ends where the test's request went in
+        known = self.registered()
+        if self.explain_unmatched is None:
+            message = f"{self.name} emulator: no route for {call.method} {call.path}"
+            return Reply.json({"message": message, "routes": known}, 404)
+        self.unmatched.append(self.explain_unmatched(call, known))
+        raise UnmatchedRequest(self.unmatched[-1])
 
 
 def _canned(status: int, body: object) -> Reply:

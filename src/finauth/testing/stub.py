@@ -31,12 +31,14 @@ class Stub:
 
     The account it accepts is readable as attributes named like the auth's
     arguments (`stub.email`, `stub.tenant_key`, ...); `stub.auth()` builds an auth
-    for it.
+    for it, and `stub.environ` is the environment its `from_env` reads.
     """
 
     def __init__(self, emulator: Emulator, *, base_url: str | None = None) -> None:
         self.emulator = emulator
-        emulator.strict = True
+        emulator.explain_unmatched = self._explain_unmatched
+        self.name = "stub"
+        """What the test calls this stub (the fixture's name): error messages use it."""
         self.base_url = (base_url or emulator.production_url).rstrip("/")
         origin = origin_of(self.base_url)
         if origin is None:
@@ -61,8 +63,19 @@ class Stub:
         auth: LoginAuth = self.emulator.auth(self.base_url, **overrides)
         return auth
 
+    @property
+    def environ(self) -> dict[str, str]:
+        """The environment variables the auth's `from_env` reads (SPEC §3), set for this
+        stub's account and `base_url`: code under test that reads its credentials from
+        the environment logs in here once they are set (`monkeypatch.setenv`,
+        `mock.patch.dict(os.environ, stub.environ)`). A fresh dict at each read."""
+        return self.emulator.environment(self.base_url)
+
     def route(self, method: str, path: str, json: object = None, status: int = 200) -> None:
-        """A protected endpoint: 401 without a currently valid token, else `json` with `status`."""
+        """A protected endpoint: 401 without a currently valid token, else `json` with `status`.
+
+        `path` is relative to `base_url`, as the auth's endpoints are.
+        """
         self.emulator.route(method, path, json, status)
 
     def expire_tokens(self) -> None:
@@ -139,10 +152,12 @@ class Stub:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Stop, and fail if any request went unanswered, even if the code swallowed it."""
+        """Stop, and fail for any unanswered request not reported yet (the code under test
+        may have swallowed the error), unless an error is already on its way."""
         self.stop()
-        if exc_type is None and self.emulator.unmatched:
-            raise UnmatchedRequest("\n".join(self.emulator.unmatched))
+        unreported = self.emulator.take_unmatched()
+        if exc_type is None and unreported:
+            raise UnmatchedRequest("\n\n".join(unreported))
 
     def register(self, mock: Any) -> None:
         """Have a mock that insists on owning every request answer for this stub.
@@ -175,6 +190,22 @@ class Stub:
     ) -> tuple[int, dict[str, str], bytes]:
         response = self.adapter.send(request)
         return response.status_code, dict(response.headers), response.content
+
+    def _explain_unmatched(self, call: Call, registered: list[str]) -> str:
+        """What an UnmatchedRequest says: the request, what is registered, the fix."""
+        scheme, netloc, prefix, _, _ = urlsplit(self.base_url)
+        lines = [
+            f"{self.name}: no route for {call.method} {scheme}://{netloc}{call.path}",
+            f"Registered: {', '.join(registered)}",
+        ]
+        if call.path.startswith(f"{prefix}/"):
+            path = call.path[len(prefix) :]
+            lines.append(
+                f'Add it in the test: {self.name}.route("{call.method}", "{path}", json=<answer>)'
+            )
+        else:
+            lines.append(f"Routes are relative to the stub's base_url, {self.base_url}")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<{self.emulator.name} stub for {self.base_url}>"
@@ -245,6 +276,10 @@ class _Hooks:
         with self._lock:
             self._stubs.remove(stub)
 
+    def active(self) -> list[Stub]:
+        with self._lock:
+            return list(self._stubs)
+
     def stub_for(self, url: object, family: str) -> Stub | None:
         origin = origin_of(str(url))
         return next(
@@ -287,3 +322,18 @@ class _Hooks:
 
 
 _hooks = _Hooks()
+
+
+def report_unmatched(error: BaseException | None) -> None:
+    """Raise one UnmatchedRequest for the unanswered requests of every active stub that
+    `error` (what a test phase raised, if anything) does not already report.
+
+    Each request is then reported, so no stub reports it again when it stops: one
+    mistake, one failure, whether the code under test swallowed the error or not.
+    """
+    __tracebackhide__ = True  # pytest shows the test's frames, not these
+    messages = [message for stub in _hooks.active() for message in stub.emulator.take_unmatched()]
+    reported = "" if error is None else str(error)
+    unreported = [message for message in messages if message not in reported]
+    if unreported:
+        raise UnmatchedRequest("\n\n".join(unreported)) from error
