@@ -14,7 +14,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, 
 from contextlib import closing
 from typing import IO, Any
 
-import anyio
 import httpx
 
 from ._flow import Send, TokenFlow
@@ -116,6 +115,8 @@ class HttpxAuth(httpx.Auth):
                     seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
+                    import anyio  # here, not at the top: only event loops need it
+
                     sent = _auth_request(step, request)
                     deadline = anyio.current_time() + self.timeout
                     with anyio.CancelScope(shield=True):
@@ -229,6 +230,8 @@ async def _aread_at_most(response: httpx.Response, deadline: float = math.inf) -
     left to the garbage collector (a ResourceWarning under trio). Cancelled, httpcore
     closes its connection, as on any cancellation.
     """
+    import anyio
+
     body = bytearray()
     try:
         with anyio.CancelScope(deadline=deadline) as reading:

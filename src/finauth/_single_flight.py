@@ -8,11 +8,12 @@ objects that share a store and a key share a Flight, so they share its locks.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
-import anyio
+if TYPE_CHECKING:
+    import anyio
 
 
 class Flight:
@@ -27,6 +28,8 @@ class Flight:
 
     def loop_lock(self) -> anyio.Lock:
         """The lock for the running event loop, made on first use in that loop."""
+        import anyio  # here, not at the top: only event loops need it
+
         loop = _running_loop()
         with self._guard:
             lock = self._loop_locks.get(loop)
@@ -54,6 +57,8 @@ def flight_for(store: object, key: str) -> Flight:
 
 def _running_loop() -> object:
     """The running event loop: asyncio's loop object, or trio's token."""
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:

@@ -8,15 +8,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
+if TYPE_CHECKING:
+    import jwt
 
 DEFAULT_LIFETIME = 3600.0
 """Seconds a token is trusted for when neither a JWT nor the provider says (R7)."""
-
-_JWS = jwt.PyJWS()
 
 
 @dataclass(frozen=True, repr=False)
@@ -70,12 +70,21 @@ def jwt_claims(value: str) -> dict[str, Any] | None:
     A client holds no key to verify a provider's signature with, and R7 forbids
     rejecting a token for its claims: only the expiry is read from them.
     """
+    import jwt  # here, not at the top: PyJWT imports `cryptography`, slow to import
+
     try:
-        payload = _JWS.decode_complete(value, options={"verify_signature": False})["payload"]
-        claims = json.loads(payload)
+        payload = _reader().decode_complete(value, options={"verify_signature": False})
+        claims = json.loads(payload["payload"])
     except (jwt.PyJWTError, ValueError, RecursionError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+@cache
+def _reader() -> jwt.PyJWS:
+    import jwt
+
+    return jwt.PyJWS()
 
 
 def issue_token(

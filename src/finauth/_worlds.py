@@ -18,9 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
 from ._flow import Acquire, Blocking, Pause
 
 RETRY_INTERVAL = 0.005
@@ -38,6 +35,8 @@ def in_thread(step: Pause | Acquire | Blocking) -> Any:
 
 
 async def in_loop(step: Pause | Acquire | Blocking) -> Any:
+    import anyio  # here, not at the top: only event loops need it
+
     if isinstance(step, Pause):
         await anyio.sleep(step.seconds)
         return None
@@ -65,5 +64,7 @@ async def _in_worker_thread(call: Callable[[], Any]) -> Any:
     """`call()`, run in a worker thread; shielded, for a store call is bounded by the
     store's own timeouts, and a lock taken or a token written must not be lost to a
     cancellation."""
+    import anyio.to_thread
+
     with anyio.CancelScope(shield=True):
         return await anyio.to_thread.run_sync(call)

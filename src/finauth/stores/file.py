@@ -6,12 +6,9 @@ import logging
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
-
-import filelock
 
 from .._config import seconds
 from .._errors import ConfigurationError
@@ -148,8 +145,11 @@ class _FileLock:
     """
 
     def __init__(self, file: Path, timeout: float) -> None:
+        import filelock  # on first use: an import of finauth stays cheap
+
         self._file = file
         self._lock = filelock.FileLock(file, mode=0o600, thread_local=False)
+        self._timed_out = filelock.Timeout
         self._timeout = timeout
         self._held = False
 
@@ -157,7 +157,7 @@ class _FileLock:
         try:
             _make_lock_file_safe(self._file)
             self._lock.acquire(timeout=self._timeout, poll_interval=LOCK_POLL)
-        except filelock.Timeout:
+        except self._timed_out:
             return False
         except OSError as error:
             logger.warning(
@@ -276,6 +276,8 @@ def _replace(file: Path, data: bytes) -> None:
     The rename replaces a symlink or FIFO itself, never what it points to; an empty
     directory in the way is removed first (one with entries is left, and the write fails).
     """
+    import tempfile  # on first use: an import of finauth stays cheap
+
     descriptor, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
     try:
         with os.fdopen(descriptor, "wb") as out:
