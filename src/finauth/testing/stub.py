@@ -65,7 +65,7 @@ class Stub:
 
     @property
     def environ(self) -> dict[str, str]:
-        """The environment variables the auth's `from_env` reads (SPEC §3), set for this
+        """The environment variables the auth's `from_env` reads, set for this
         stub's account and `base_url`: code under test that reads its credentials from
         the environment logs in here once they are set (`monkeypatch.setenv`,
         `mock.patch.dict(os.environ, stub.environ)`). A fresh dict at each read."""
