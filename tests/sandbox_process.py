@@ -25,13 +25,22 @@ def environment() -> dict[str, str]:
     return env
 
 
-class Sandbox:
-    """A `finauth sandbox` process whose stdout is read line by line, without blocking."""
+IGNORING_SIGINT = ["sh", "-c", 'trap "" INT; exec "$0" "$@"']
+"""Runs a command with SIGINT ignored, as a shell starts a background job (`&`, nohup
+scripts, CI runners): the disposition outlives `exec`, and Python then never raises
+KeyboardInterrupt."""
 
-    def __init__(self, *arguments: str, stderr: Path) -> None:
+
+class Sandbox:
+    """A `finauth sandbox` process whose stdout is read line by line, without blocking.
+
+    `ignoring_sigint` starts it as a background job is started: SIGINT ignored.
+    """
+
+    def __init__(self, *arguments: str, stderr: Path, ignoring_sigint: bool = False) -> None:
         self._stderr = stderr.open("w")
         self.process = subprocess.Popen(
-            [*FINAUTH, "sandbox", *arguments],
+            [*(IGNORING_SIGINT if ignoring_sigint else []), *FINAUTH, "sandbox", *arguments],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,

@@ -16,6 +16,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +29,8 @@ import requests
 
 from . import _errors
 from ._auth import LoginAuth
+from ._config import with_likely_scheme
+from ._origin import is_loopback, parse_base_url
 from ._token import Token, jwt_claims
 from .providers import fincrux, finhub, finvera
 
@@ -42,9 +45,9 @@ INTERRUPTED = 130
 EXIT_CODES = f"""\
 exit status:
   {OK}    success (for get: the API answered 2xx)
-  {USAGE}    usage error: bad arguments or an unknown provider
+  {USAGE}    usage error: bad arguments, an unknown provider, a full URL as PATH
   {CONFIGURATION}    configuration: a variable not set (and no terminal to prompt on),
-       an unusable or insecure --base-url
+       an unusable or insecure --base-url or *_BASE_URL
   {HTTP_ERROR}    get: the API answered an HTTP error status (4xx or 5xx)
   {AUTH_ERROR}    login failed: credentials refused, an unusable answer, rate limited
   {NETWORK_ERROR}    network: host unreachable, connection refused, timed out, TLS error
@@ -53,6 +56,9 @@ exit status:
 
 SECRET_VARIABLES = frozenset({"PASSWORD", "TENANT_KEY", "TENANT_SECRET"})
 """Suffixes of the variables prompted for without echo."""
+
+FULL_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""The start of a URL with a scheme, where `get` expects a path."""
 
 
 class Failure(Exception):
@@ -143,6 +149,12 @@ def _common_arguments(parser: argparse.ArgumentParser, json_help: str) -> None:
         help="the API's address, e.g. a `finauth sandbox` URL (default: the "
         "provider's *_BASE_URL variable, else its production URL); plain http only on loopback",
     )
+    parser.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain http:// base URL off loopback: credentials and tokens then "
+        "travel in clear text",
+    )
     parser.add_argument("--json", action="store_true", help=json_help)
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds per HTTP call (default: 30)"
@@ -177,11 +189,9 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def _login(arguments: argparse.Namespace) -> int:
-    command, environ = _configure(arguments)
-    with (
-        _guarded(environ[command.variable("BASE_URL")]),
-        command.from_env(environ, timeout=arguments.timeout) as auth,
-    ):
+    command, base_url = _server(arguments)
+    environ = _credentials(command, base_url)
+    with _guarded(base_url), _open_auth(command, environ, arguments) as auth:
         token = auth.login()
     account = environ[command.variable(command.variables[0])]
     report = _login_report(arguments.provider.lower(), account, environ, command, token)
@@ -193,12 +203,13 @@ def _login(arguments: argparse.Namespace) -> int:
 
 
 def _get(arguments: argparse.Namespace) -> int:
-    command, environ = _configure(arguments)
-    base_url = environ[command.variable("BASE_URL")]
+    command, base_url = _server(arguments)
+    _refuse_full_url(arguments, base_url)
+    environ = _credentials(command, base_url)
     url = base_url.rstrip("/") + "/" + arguments.path.lstrip("/")
     with (
         _guarded(base_url),
-        command.from_env(environ, timeout=arguments.timeout) as auth,
+        _open_auth(command, environ, arguments) as auth,
         requests.Session() as session,
         session.get(url, auth=auth, timeout=arguments.timeout) as response,
     ):
@@ -211,19 +222,69 @@ def _get(arguments: argparse.Namespace) -> int:
     return OK
 
 
-def _configure(arguments: argparse.Namespace) -> tuple[ProviderCommand, dict[str, str]]:
-    """The provider and the variables its `from_env` will read, prompted for if need be."""
+def _open_auth(
+    command: ProviderCommand, environ: Mapping[str, str], arguments: argparse.Namespace
+) -> LoginAuth:
+    return command.from_env(
+        environ, timeout=arguments.timeout, allow_insecure=arguments.allow_insecure
+    )
+
+
+def _server(arguments: argparse.Namespace) -> tuple[ProviderCommand, str]:
+    """The provider and the base URL to reach it at, checked before any prompt or I/O."""
     command = PROVIDERS.get(arguments.provider.lower())
     if command is None:
         raise Failure(
             f"unknown provider {arguments.provider!r}; choose one of {', '.join(PROVIDERS)}",
             USAGE,
         )
-    environ = dict(os.environ)
-    base_variable = command.variable("BASE_URL")
-    environ[base_variable] = (
-        arguments.base_url or environ.get(base_variable) or command.default_base_url
+    variable = command.variable("BASE_URL")
+    if arguments.base_url:
+        source, base_url = "--base-url", arguments.base_url
+    elif os.environ.get(variable):
+        source, base_url = variable, os.environ[variable]
+    else:
+        return command, command.default_base_url
+    try:
+        parse_base_url(base_url, provider=command.name, allow_insecure=arguments.allow_insecure)
+    except _errors.ConfigurationError as error:
+        raise Failure(_base_url_advice(base_url, source, error), CONFIGURATION) from None
+    return command, base_url
+
+
+def _base_url_advice(base_url: str, source: str, error: _errors.ConfigurationError) -> str:
+    """Why `base_url`, given by `source` (the option or a variable), is refused, and the
+    likely fix, in the command line's words."""
+    fixed = with_likely_scheme(base_url)
+    if fixed is not None:
+        setting = f"{source} {fixed}" if source.startswith("--") else f"{source}={fixed}"
+        return f"{source} {base_url.strip()} has no http:// or https://; did you mean {setting}?"
+    advice = str(error).replace("allow_insecure=True", "--allow-insecure")
+    return advice if source.startswith("--") else f"{advice} (base_url from {source})"
+
+
+def _refuse_full_url(arguments: argparse.Namespace, base_url: str) -> None:
+    """A usage Failure, with the command to run instead, for a full URL given as PATH:
+    PATH is joined to the base URL, so the URL would be sent to the base URL's host."""
+    if FULL_URL.match(arguments.path) is None:
+        return
+    parts = urlsplit(arguments.path)
+    under_base = f"{_origin(arguments.path)}{parts.path}".startswith(base_url.rstrip("/") + "/")
+    path = parts.path[len(urlsplit(base_url).path.rstrip("/")) :] if under_base else parts.path
+    hint = f"finauth get {arguments.provider.lower()} {path or '/'}"
+    if parts.query:
+        hint += "?..."
+    if _origin(arguments.path) != _origin(base_url):
+        hint += f" --base-url {_origin(arguments.path)}"
+    raise Failure(
+        f"PATH is a path under the base URL ({base_url}), not a full URL; try: {hint}", USAGE
     )
+
+
+def _credentials(command: ProviderCommand, base_url: str) -> dict[str, str]:
+    """The variables the provider's `from_env` will read, prompted for if need be."""
+    environ = dict(os.environ)
+    environ[command.variable("BASE_URL")] = base_url
     missing = [
         suffix
         for suffix in command.variables
@@ -237,7 +298,7 @@ def _configure(arguments: argparse.Namespace) -> tuple[ProviderCommand, dict[str
         )
     for suffix in missing:
         environ[command.variable(suffix)] = _prompt(command.variable(suffix), suffix)
-    return command, environ
+    return environ
 
 
 def _prompt(name: str, suffix: str) -> str:
@@ -265,9 +326,10 @@ def _guarded(base_url: str) -> Iterator[None]:
     except _errors.FinauthError as error:
         raise Failure(str(error), AUTH_ERROR) from None
     except requests.RequestException as error:
-        raise Failure(
-            f"cannot reach {_origin(base_url)}: {_reason(error)}", NETWORK_ERROR
-        ) from None
+        reason = _reason(error)
+        if reason == "connection refused" and is_loopback(urlsplit(base_url).hostname or ""):
+            reason += "; is `finauth sandbox` running, at that port?"
+        raise Failure(f"cannot reach {_origin(base_url)}: {reason}", NETWORK_ERROR) from None
 
 
 def _origin(url: str) -> str:

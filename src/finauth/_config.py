@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from ._errors import ConfigurationError
+from ._origin import is_loopback
 from ._wire import fits_field_value
+
+_SCHEMELESS = re.compile(
+    r"(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:/[\w./~-]*)?"
+)
 
 
 def credential(provider: str, name: str, value: object) -> str:
@@ -86,3 +92,19 @@ def from_environ(environ: Mapping[str, str], provider: str, *names: str) -> list
             provider=provider,
         )
     return [environ[name] for name in names]
+
+
+def with_likely_scheme(base_url: str) -> str | None:
+    """`base_url` with the scheme it was typed without, or None if it is not such a URL.
+
+    `127.0.0.1:8400` (what a reader copies from a server's log) becomes
+    `http://127.0.0.1:8400`, loopback being where plain http is allowed and the
+    sandbox serves; any other host gets `https://`. Only a host, a port and a path
+    qualify, so a message may repeat the value: it holds no password or key.
+    """
+    typed = base_url.strip()
+    schemeless = _SCHEMELESS.fullmatch(typed)
+    if schemeless is None:
+        return None
+    host = schemeless["host"].strip("[]").lower()
+    return ("http://" if is_loopback(host) else "https://") + typed

@@ -140,25 +140,49 @@ def _table(rows: Sequence[Row]) -> Iterator[str]:
         )
 
 
+def port_plan() -> str:
+    """Which provider `finauth sandbox --port PORT` serves on which port, for its help."""
+    return ", ".join(
+        f"{emulator.name} on PORT" + (f"+{offset}" if offset else "")
+        for offset, emulator in enumerate(EMULATORS)
+    )
+
+
 @contextmanager
 def sandbox(out: TextIO, *, port: int = 0, cases: Sequence[Case] = CASES) -> Iterator[None]:
-    """Serve every emulator and print how to reach it, until the context ends."""
+    """Serve every emulator and print how to reach it, until the context ends.
+
+    `port` is the first of one port per case (0: free ports). Every port is bound
+    before anything is printed, so a taken one fails the sandbox before a reader
+    has seen, or pasted, the export lines of a provider it then does not serve.
+    """
     with ExitStack() as stack:
+        servers = [
+            stack.enter_context(_bound(case.emulator(), port + offset if port else 0))
+            for offset, case in enumerate(cases)
+        ]
         out.write("finauth sandbox: emulators on 127.0.0.1 (Ctrl-C stops them)\n\n")
-        for offset, case in enumerate(cases):
-            emulator = case.emulator()
-            emulator.token_ttl = 3600.0
-            wanted = port + offset if port else 0
-            try:
-                server = stack.enter_context(EmulatorServer(emulator, port=wanted))
-            except OSError as error:
-                raise OSError(
-                    error.errno, f"cannot listen on 127.0.0.1:{wanted}: {error.strerror}"
-                ) from None
-            variables = emulator.environment(server.base_url)
-            out.write(f"{emulator.name}: {server.base_url}\n")
-            out.write(f"  protected: GET {server.base_url}{emulator.sample_path}\n")
+        for server in servers:
+            server.emulator.token_ttl = 3600.0
+            server.start()
+            variables = server.emulator.environment(server.base_url)
+            out.write(f"{server.emulator.name}: {server.base_url}\n")
+            out.write(f"  protected: GET {server.base_url}{server.emulator.sample_path}\n")
             out.writelines(f"  export {name}={value}\n" for name, value in variables.items())
             out.write("\n")
         out.flush()
         yield
+
+
+@contextmanager
+def _bound(emulator: Emulator, port: int) -> Iterator[EmulatorServer]:
+    """`emulator`'s server, listening on 127.0.0.1:`port` but not serving until started;
+    stopped when the block ends. A port it cannot have is an OSError naming it."""
+    try:
+        server = EmulatorServer(emulator, port=port)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    try:
+        yield server
+    finally:
+        server.stop()

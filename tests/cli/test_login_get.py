@@ -332,7 +332,8 @@ def test_an_unreachable_host_is_a_network_error_exit_6(
     assert run("get", "fincrux", SEARCH_PATH, "--base-url", f"http://127.0.0.1:{port}") == 6
 
     assert capsys.readouterr().err == (
-        f"finauth get: cannot reach http://127.0.0.1:{port}: connection refused\n"
+        f"finauth get: cannot reach http://127.0.0.1:{port}: connection refused; "
+        "is `finauth sandbox` running, at that port?\n"
     )
 
 
@@ -348,6 +349,128 @@ def test_plain_http_off_loopback_is_refused_exit_3(
     err = capsys.readouterr().err
     assert err.startswith("finauth login: Finvera: base_url http://api.example.com is not https")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("127.0.0.1:8400", "http://127.0.0.1:8400"),
+        ("localhost:8400/v1", "http://localhost:8400/v1"),
+        ("[::1]:8400", "http://[::1]:8400"),
+        ("api.example.com", "https://api.example.com"),
+    ],
+)
+def test_a_base_url_without_scheme_in_the_environment_names_the_variable_and_the_fix(
+    no_tty: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    typed: str,
+    meant: str,
+) -> None:
+    """Checked before anything else: FINCRUX_PASSWORD is not even set."""
+    clear_environment(monkeypatch)
+    monkeypatch.setenv("FINCRUX_BASE_URL", typed)
+
+    assert run("login", "fincrux") == 3
+
+    assert capsys.readouterr().err == (
+        f"finauth login: FINCRUX_BASE_URL {typed} has no http:// or https://; "
+        f"did you mean FINCRUX_BASE_URL={meant}?\n"
+    )
+
+
+def test_a_base_url_option_without_scheme_names_the_option_and_the_fix(
+    no_tty: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_environment(monkeypatch)
+
+    assert run("get", "finhub", "/x", "--base-url", "127.0.0.1:8400") == 3
+
+    assert capsys.readouterr().err == (
+        "finauth get: --base-url 127.0.0.1:8400 has no http:// or https://; "
+        "did you mean --base-url http://127.0.0.1:8400?\n"
+    )
+
+
+def test_another_unusable_base_url_in_the_environment_names_the_variable(
+    no_tty: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_environment(monkeypatch)
+    monkeypatch.setenv("FINVERA_BASE_URL", "ftp://files.example.com")
+
+    assert run("login", "finvera") == 3
+
+    err = capsys.readouterr().err
+    assert err.startswith("finauth login: Finvera: base_url must start with https://")
+    assert err.endswith(" (base_url from FINVERA_BASE_URL)\n")
+
+
+def test_allow_insecure_is_the_flag_the_message_suggests(
+    serve: dict[str, Served],
+    no_tty: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """0.0.0.0 is no loopback host to finauth (R11), but Linux connects it to one: the
+    emulator, so the login stays on this machine."""
+    served = serve["fincrux"]
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,0.0.0.0")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,0.0.0.0")
+    plain = served.base_url.replace("127.0.0.1", "0.0.0.0")
+    monkeypatch.setenv("FINCRUX_BASE_URL", plain)
+
+    assert run("login", "fincrux") == 3
+    refused = capsys.readouterr().err
+    assert run("login", "fincrux", "--allow-insecure") == 0
+
+    assert f"base_url {plain} is not https" in refused
+    assert "or --allow-insecure (base_url from FINCRUX_BASE_URL)\n" in refused
+    assert "allow_insecure=True" not in refused
+    assert f" at {plain}\n" in capsys.readouterr().out
+    assert served.emulator.logins == 1
+
+
+@pytest.mark.parametrize(
+    ("where", "hint"),
+    [
+        ("served", "try: finauth get fincrux /api/search/X\n"),
+        (
+            "production",
+            "try: finauth get fincrux /api/search/X --base-url https://api.fincrux.org\n",
+        ),
+    ],
+)
+def test_a_full_url_as_path_is_a_usage_error_with_the_command_to_run(
+    serve: dict[str, Served],
+    no_tty: None,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    hint: str,
+) -> None:
+    served = serve["fincrux"]
+    origin = served.base_url if where == "served" else "https://api.fincrux.org"
+
+    assert run("get", "fincrux", f"{origin}/api/search/X") == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        f"finauth get: PATH is a path under the base URL ({served.base_url}), not a full URL; "
+    )
+    assert err.endswith(hint)
+    assert not served.emulator.calls
+
+
+def test_a_full_url_with_a_query_is_not_repeated_whole(
+    serve: dict[str, Served], no_tty: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = serve["fincrux"]
+
+    assert run("get", "fincrux", f"{served.base_url}/api/x?api_key=k-4711") == 2
+
+    err = capsys.readouterr().err
+    assert err.endswith("try: finauth get fincrux /api/x?...\n")
+    assert "k-4711" not in err
 
 
 # -- help ------------------------------------------------------------------------------------
@@ -366,6 +489,7 @@ def test_help_lists_exit_codes_and_variables(
         assert f"\n  {status} " in out
     assert "FINHUB_TENANT_SECRET" in out
     assert "--base-url" in out
+    assert "--allow-insecure" in out
 
 
 def test_top_level_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -418,7 +542,8 @@ def test_script_unreachable_host_and_unknown_provider() -> None:
 
     assert unreachable.returncode == 6
     assert unreachable.stderr == (
-        f"finauth login: cannot reach http://127.0.0.1:{port}: connection refused\n"
+        f"finauth login: cannot reach http://127.0.0.1:{port}: connection refused; "
+        "is `finauth sandbox` running, at that port?\n"
     )
     assert unknown.returncode == 2
     assert unknown.stderr.count("\n") == 1
