@@ -7,7 +7,8 @@ are imported when a plugin is actually chosen.
 
 `-a` carries the e-mail (FinHub: the user name) and password; without `-a` the
 provider's `from_env()` supplies everything. FinHub's other fields always come
-from the `FINHUB_*` environment variables.
+from the `FINHUB_*` environment variables. HTTPie's `--timeout` bounds the login
+and refresh calls too (finauth's 30 s when it is not given).
 
 HTTPie builds the auth before it knows which request it will authenticate, so the
 auth is made on the first request, for one origin (R1): `<PROVIDER>_BASE_URL` when
@@ -75,6 +76,7 @@ class DeferredAuth(requests.auth.AuthBase):
         connection, so nothing at all goes to that host. A redirect elsewhere is no
         such request: it is followed without credentials (R1, R10).
         """
+        from ._config import with_likely_scheme
         from ._origin import is_loopback, origin_of
 
         variable = f"{self._provider.upper()}_BASE_URL"
@@ -82,10 +84,16 @@ class DeferredAuth(requests.auth.AuthBase):
         target = origin_of(url)
         if not configured and target is not None and is_loopback(target.host):
             return target.url
+        if configured and (fixed := with_likely_scheme(configured)) is not None:
+            raise ConfigurationError(
+                f"{self._provider}: {variable} {configured.strip()} has no http:// or "
+                f"https://; did you mean {variable}={fixed}?",
+                provider=self._provider,
+            )
         base_url = configured or _default_base_url(self._provider)
         served = origin_of(base_url)
         if served is None or served == target:
-            return base_url  # an unusable base URL is reported by from_env, naming the variable
+            return base_url  # an unusable base URL is reported by from_env
         raise ConfigurationError(
             f"{self._provider}: -A {self._provider.lower()} logs in at {served.url} only, "
             f"not at {target.url if target else 'that URL'}; to use another server, "
@@ -119,9 +127,12 @@ class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
         if username is not None or password is not None:
             environ[f"{prefix}_{self.account_variable}"] = username or ""
             environ[f"{prefix}_PASSWORD"] = password or ""
+        timeout = _httpie_timeout()
+        options = {} if timeout is None else {"timeout": timeout}
 
         def make(base_url: str) -> LoginAuth:
-            return self._auth_class().from_env({**environ, f"{prefix}_BASE_URL": base_url})
+            variables = {**environ, f"{prefix}_BASE_URL": base_url}
+            return self._auth_class().from_env(variables, **options)
 
         return DeferredAuth(self.provider, make, environ)
 
@@ -129,10 +140,28 @@ class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
         raise NotImplementedError
 
 
+def _httpie_timeout() -> float | None:
+    """The `--timeout` of the HTTPie run asking for an auth; None when it set none.
+
+    HTTPie hands that timeout to requests' `send` only, after the auth has prepared
+    the request, and the auth logs in while preparing it: too late to learn it from
+    the request. HTTPie's plugin API gives `get_auth()` the credentials alone, but
+    calls it from its argument parser, which holds every parsed option by then;
+    the plugin reads it there. Should a later HTTPie keep it elsewhere, the login
+    keeps finauth's own bound (30 s) rather than failing.
+    """
+    from httpie.cli.definition import parser
+
+    timeout = getattr(getattr(parser, "args", None), "timeout", None)
+    if isinstance(timeout, int | float) and timeout > 0:  # 0, HTTPie's default: no limit
+        return float(timeout)
+    return None
+
+
 class FincruxAuthPlugin(FinauthPlugin):
     """`-A fincrux -a email:password`: Fincrux JWTs, `Authorization: JWT <access>`."""
 
-    name = "Fincrux JWT auth (finauth)"
+    name = "Fincrux JWT auth"
     auth_type = "fincrux"
     description = "Log in to Fincrux with -a email:password (or FINCRUX_EMAIL/FINCRUX_PASSWORD)."
     provider = "Fincrux"
@@ -146,7 +175,7 @@ class FincruxAuthPlugin(FinauthPlugin):
 class FinveraAuthPlugin(FinauthPlugin):
     """`-A finvera -a email:password`: Finvera's `DT_AUTH_TOKEN` cookie."""
 
-    name = "Finvera cookie auth (finauth)"
+    name = "Finvera cookie auth"
     auth_type = "finvera"
     description = "Log in to Finvera with -a email:password (or FINVERA_EMAIL/FINVERA_PASSWORD)."
     provider = "Finvera"
@@ -160,7 +189,7 @@ class FinveraAuthPlugin(FinauthPlugin):
 class FinHubAuthPlugin(FinauthPlugin):
     """`-A finhub -a username:password`, the tenant and account ids and keys from FINHUB_*."""
 
-    name = "FinHub session auth (finauth)"
+    name = "FinHub session auth"
     auth_type = "finhub"
     description = (
         "Log in to FinHub with -a username:password; FINHUB_ORGANIZATION_ID, FINHUB_USER_ID, "

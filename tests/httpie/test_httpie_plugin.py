@@ -22,9 +22,12 @@ from finauth.testing import (
     FinveraEmulator,
     Reply,
 )
+from finauth.testing._emulator import AuthKind
 
 HTTP = Path(sys.executable).with_name("http")
 TIMEOUT = 60.0
+STALL = 120.0
+"""Seconds a stalled login is held back: far past any bound a test sets."""
 ANSWER = {"via": "httpie"}
 """What the sample route answers an authenticated request with."""
 AUTH_TYPES = {"Fincrux": "fincrux", "Finvera": "finvera", "FinHub": "finhub"}
@@ -63,12 +66,14 @@ def home(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def http(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+def http(
+    env: dict[str, str], *arguments: str, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(HTTP), "--ignore-stdin", *arguments],
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=timeout,
         env=env,
         check=False,
     )
@@ -113,6 +118,31 @@ def test_auth_types_are_listed_in_help(home: dict[str, str]) -> None:
     assert finished.returncode == 0, finished.stderr
     for auth_type in AUTH_TYPES.values():
         assert f'"{auth_type}"' in finished.stdout
+    # HTTPie names the package itself
+    assert '"fincrux": Fincrux JWT auth (provided by finauth)\n' in finished.stdout
+    assert '"finvera": Finvera cookie auth (provided by finauth)\n' in finished.stdout
+    assert '"finhub": FinHub session auth (provided by finauth)\n' in finished.stdout
+
+
+@pytest.mark.parametrize("kind", ["login", "refresh"])
+def test_httpies_timeout_bounds_the_auth_calls(home: dict[str, str], kind: AuthKind) -> None:
+    """A login (or the refresh after a 401) held back far longer than `--timeout` ends
+    the run at that timeout, not at finauth's default 30 s: the run's own bound, well
+    under 30 s, would otherwise end it first."""
+    emulator = FincruxEmulator()
+    # a 401 to the first call with a token makes the auth refresh it
+    emulator.handle_route("GET", "/refused", lambda call: emulator.deny())
+    emulator.stall_next(kind, STALL)
+    with EmulatorServer(emulator) as server:
+        url = server.base_url + "/refused"
+        arguments = ("--timeout", "1", "-A", "fincrux", "-a", login_pair(emulator), url)
+        finished = http(home, *arguments, timeout=15)
+
+    assert finished.returncode != 0
+    assert "timed out" in finished.stderr.lower(), finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert emulator.credentials()["password"] not in finished.stdout + finished.stderr
+    assert (emulator.logins, emulator.refreshes) == ((1, 0) if kind == "login" else (1, 1))
 
 
 def test_a_logs_in_at_the_urls_origin(
@@ -193,6 +223,18 @@ def test_finhub_names_the_missing_variable(home: dict[str, str]) -> None:
     assert "FINHUB_TENANT_KEY" not in finished.stderr
     assert "Traceback" not in finished.stderr
     assert not emulator.calls
+
+
+def test_a_base_url_without_scheme_names_the_variable_and_the_fix(home: dict[str, str]) -> None:
+    env = {**home, "FINCRUX_BASE_URL": "127.0.0.1:8400"}
+
+    finished = http(env, "-A", "fincrux", "-a", "me@example.com:secret-4711", "http://x.invalid/")
+
+    assert finished.returncode != 0
+    assert finished.stderr.strip() == (
+        "http: error: ConfigurationError: Fincrux: FINCRUX_BASE_URL 127.0.0.1:8400 has no "
+        "http:// or https://; did you mean FINCRUX_BASE_URL=http://127.0.0.1:8400?"
+    )
 
 
 def test_plain_http_to_a_remote_host_is_refused_before_any_connection(
