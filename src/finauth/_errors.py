@@ -1,4 +1,4 @@
-"""The exceptions finauth raises (SPEC R8).
+"""The exceptions finauth raises.
 
 Every message names the provider and the endpoint and says what to check, and
 none carries a secret. Network failures are deliberately *not* wrapped: they stay
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 
 class FinauthError(Exception):
-    """Base of every error finauth raises."""
+    """Base of every error finauth raises.
+
+    `provider` names the provider ("Fincrux", "Finvera", "FinHub"), or is None for a
+    store's own error; `endpoint` is the URL of the login or refresh call, or None when
+    no call was made.
+    """
 
     def __init__(
         self, message: str, *, provider: str | None = None, endpoint: str | None = None
@@ -25,11 +30,16 @@ class ConfigurationError(FinauthError):
 
 
 class InsecureTransportError(ConfigurationError):
-    """A base_url that would send credentials in clear text (R11)."""
+    """A base_url that would send credentials in clear text: `http://` to a host that is
+    not loopback, without `allow_insecure=True`."""
 
 
 class LoginError(FinauthError):
-    """The provider rejected the credentials."""
+    """The provider rejected the credentials.
+
+    `status_code` is the HTTP status of the refusal; `provider_message` the provider's
+    own message, secrets masked, or None.
+    """
 
     def __init__(
         self,
@@ -46,7 +56,11 @@ class LoginError(FinauthError):
 
 
 class ProviderResponseError(FinauthError):
-    """A login or refresh answer that cannot be used: not JSON, no token, an error page."""
+    """A login or refresh answer that cannot be used: not JSON, no token, an error page.
+
+    `status_code` is the answer's HTTP status; `excerpt` the start of its body, every
+    credential and token masked.
+    """
 
     def __init__(
         self,
@@ -63,7 +77,11 @@ class ProviderResponseError(FinauthError):
 
 
 class RateLimitedError(FinauthError):
-    """The provider kept answering 429 to a login or refresh after every retry (R9)."""
+    """The provider kept answering 429 to a login or refresh, on all three attempts.
+
+    `retry_after` is the wait its last `Retry-After` header asked for, in seconds, or
+    None.
+    """
 
     def __init__(
         self,

@@ -121,8 +121,8 @@ class FincruxAPIKeyAuth(requests.auth.AuthBase, httpx.Auth):
     """Fincrux with an API key, sent as the `api_key` query parameter.
 
     That is how the published `fincrux` client sends it. No login and no
-    refresh; the key goes only to `base_url`'s origin (R1), and any
-    `Authorization` header is removed there, since a call may use only one
+    refresh; the key goes only to `base_url`'s origin (its scheme, host and port),
+    and any `Authorization` header is removed there, since a call may use only one
     authentication method.
     """
 

@@ -17,7 +17,8 @@ from .sealing import Sealer
 
 
 class StoreLock(Protocol):
-    """One key's lock, shared by every process that uses the store (R6)."""
+    """One key's lock, shared by every process that uses the store: one of them renews the
+    token while the others wait for it."""
 
     def acquire(self) -> bool:
         """Wait for the lock, at most the store's lock timeout; False when the wait ran out."""

@@ -46,8 +46,9 @@ class Sealer:
 def sealer_for(
     store: str, encryption_key: EncryptionKey | Sequence[EncryptionKey] | None
 ) -> Sealer | None:
-    """The Sealer for a store's `encryption_key`, checked at construction (R8); None for
-    a store without one. Messages name the argument, never a key."""
+    """The Sealer for a store's `encryption_key`, checked at construction (a
+    ConfigurationError); None for a store without one. Messages name the argument, never
+    a key."""
     if encryption_key is None:
         return None
     keys = [encryption_key] if isinstance(encryption_key, str | bytes) else list(encryption_key)
