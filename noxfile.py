@@ -158,3 +158,67 @@ def docs(session: nox.Session) -> None:
         *session.posargs,
         env={"NO_MKDOCS_2_WARNING": "1"},  # material's banner about its successor
     )
+
+
+@nox.session(name="docs-serve")
+def docs_serve(session: nox.Session) -> None:
+    """The documentation site at http://127.0.0.1:8000, rebuilt as you edit (`mkdocs serve`);
+    arguments go to mkdocs, such as `-a 127.0.0.1:8001`."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(name="docs-browser")
+def docs_browser(session: nox.Session) -> None:
+    """The built site in headless Chromium (tests/docs/test_site.py): every page renders,
+    every anchor lands, code blocks and tables fit a phone, a tablet and a laptop.
+
+    Not among the default sessions: it needs Chromium and chromedriver, which it installs
+    with apt-get (Debian's `chromium` and `chromium-driver`) when they are missing.
+    """
+    chromium, chromedriver = browser_binaries(session)
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.install("pytest", "pytest-timeout", "selenium>=4.11")
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(site),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+    session.run(
+        "pytest",
+        # The suite's conftest wants its test dependencies; this module needs none of them.
+        "--noconftest",
+        "-p",
+        "no:cacheprovider",
+        "tests/docs/test_site.py",
+        *session.posargs,
+        env={
+            "FINAUTH_DOCS_SITE": str(site),
+            "FINAUTH_CHROMIUM": chromium,
+            "FINAUTH_CHROMEDRIVER": chromedriver,
+        },
+    )
+
+
+def browser_binaries(session: nox.Session) -> tuple[str, str]:
+    """Chromium and its chromedriver, installed with apt-get (as root, or through sudo)
+    when either is missing."""
+
+    def found() -> tuple[str | None, str | None]:
+        return shutil.which("chromium"), shutil.which("chromedriver")
+
+    chromium, chromedriver = found()
+    if chromium is None or chromedriver is None:
+        if shutil.which("apt-get") is None:
+            session.error("docs-browser needs chromium and chromedriver on PATH")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        session.run(*sudo, "apt-get", "update", external=True)
+        session.run(*sudo, "apt-get", "install", "-y", "chromium", "chromium-driver", external=True)
+        chromium, chromedriver = found()
+        if chromium is None or chromedriver is None:
+            session.error("apt-get installed no chromium or chromedriver")
+    return chromium, chromedriver
