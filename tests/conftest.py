@@ -9,6 +9,7 @@ the in-process transports. Pin a dimension with
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -43,6 +44,10 @@ CLIENTS = {
 }
 TRANSPORTS = ("loopback", "in-process")
 SECRET_CREDENTIALS = ("password", "tenant_key", "tenant_secret", "api_key")
+
+collect_ignore = [] if os.environ.get("FINAUTH_DOCS_SITE") else ["docs/test_site.py"]
+"""The built site, checked in a browser: `nox -s docs-browser` builds it and runs that
+module; no other run needs a browser."""
 
 
 @dataclass

@@ -52,7 +52,8 @@ class LoginAuth(RequestsAuth, HttpxAuth):
 
     @property
     def session(self) -> requests.Session:
-        """What carries login and refresh calls made for requests (R13).
+        """What carries login and refresh calls made for requests: your `session=`, so
+        that its adapters, proxies and TLS settings apply to them.
 
         Made on first use when none was given, so an auth used only with httpx
         never builds one.

@@ -12,14 +12,18 @@ import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, MutableMapping
 from contextlib import closing
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
-from ._flow import Send, TokenFlow
+from ._errors import ConfigurationError
+from ._flow import Send, Step, TokenFlow
 from ._origin import DEFAULT_PORTS, Origin
 from ._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from ._worlds import in_loop, in_thread
+
+if TYPE_CHECKING:
+    from ._detached import RenewalApart
 
 
 class RequestView:
@@ -96,13 +100,41 @@ class HttpxAuth(httpx.Auth):
                 else:
                     reply = in_thread(step)
 
+    def bind(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
+        """Make this auth `client`'s, so that with asyncio a renewal outlives its caller.
+
+        asyncio cancels a caller (`asyncio.timeout`, `asyncio.wait_for`) by interrupting
+        its task, a login or refresh sent from it included; bound, the auth sends them from
+        a task of its own, and a cancelled caller leaves the renewal to finish for the
+        callers after it. Sets `client.auth` and returns `client`. (trio and anyio
+        cancellation need no binding.)
+        """
+        if not isinstance(client, httpx.AsyncClient):
+            name = self._flow.provider.name
+            raise ConfigurationError(
+                f"{name}: bind() takes an httpx.AsyncClient, not a {type(client).__name__}; "
+                "other clients need no binding",
+                provider=name,
+            )
+        from ._detached import BoundAuth
+
+        client.auth = BoundAuth(self, client)
+        return client
+
+    def _renewal_apart(
+        self, steps: Generator[Step, Any, None], request: httpx.Request
+    ) -> RenewalApart | None:
+        """Where a renewal can go on without its caller: only with a client (`bind`)."""
+        return None
+
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         steps = self._flow.authenticate(RequestView(request))
         reply: object = None
         seen: httpx.Response | None = None
-        with closing(steps):
+        orphaned = False
+        try:
             while True:
                 try:
                     step = steps.send(reply)
@@ -111,6 +143,17 @@ class HttpxAuth(httpx.Auth):
                 if seen is not None:
                     _keep_body(seen, await _aread_at_most(seen))
                     seen = None
+                if (
+                    isinstance(step, AuthCall)
+                    and (apart := self._renewal_apart(steps, request)) is not None
+                ):
+                    try:
+                        renewed = await apart.until_sent(step)
+                    finally:
+                        orphaned = apart.orphaned
+                    if renewed is None:
+                        return
+                    step = renewed
                 if isinstance(step, Send):
                     seen = yield request
                     reply = _provider_status(request, seen)
@@ -125,6 +168,9 @@ class HttpxAuth(httpx.Auth):
                     reply = _answer(step, sent, response, body)
                 else:
                     reply = await in_loop(step)
+        finally:
+            if not orphaned:
+                steps.close()
 
 
 def _origin(request: httpx.Request) -> Origin | None:

@@ -1,7 +1,7 @@
 """Single flight (R6, R12): one renewal of a token at a time in the process.
 
 Threads take a `threading.Lock`. Each event loop (asyncio or trio) also gets an
-`anyio.Lock`, so that its tasks queue without blocking the loop; the one task
+`anyio.Semaphore` of one, so that its tasks queue without blocking the loop; the one task
 at the head then takes the thread lock too (see `_worlds.in_loop`). Auth
 objects that share a store and a key share a Flight, so they share its locks.
 """
@@ -21,20 +21,25 @@ class Flight:
 
     def __init__(self) -> None:
         self.thread_lock = threading.Lock()
-        self._loop_locks: weakref.WeakKeyDictionary[object, anyio.Lock] = (
+        self._loop_locks: weakref.WeakKeyDictionary[object, anyio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
         self._guard = threading.Lock()
 
-    def loop_lock(self) -> anyio.Lock:
-        """The lock for the running event loop, made on first use in that loop."""
+    def loop_lock(self) -> anyio.Semaphore:
+        """The lock for the running event loop, made on first use in that loop.
+
+        A semaphore of one, not an `anyio.Lock`, which only the task that took it may
+        release: a renewal whose caller was cancelled finishes, and releases it, in a
+        task of its own (see `_detached`).
+        """
         import anyio  # here, not at the top: only event loops need it
 
         loop = _running_loop()
         with self._guard:
             lock = self._loop_locks.get(loop)
             if lock is None:
-                lock = self._loop_locks[loop] = anyio.Lock()
+                lock = self._loop_locks[loop] = anyio.Semaphore(1, max_value=1)
             return lock
 
 

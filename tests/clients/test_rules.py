@@ -620,7 +620,8 @@ def test_a_cached_token_costs_no_store_read_and_no_jwt_decode(
             decodes.append("decoded")
             return super().decode_complete(jwt, *args, **kwargs)
 
-    monkeypatch.setattr(finauth._token, "_JWS", WatchedDecoder())
+    watched = WatchedDecoder()
+    monkeypatch.setattr(finauth._token, "_reader", lambda: watched)
 
     for _ in range(5):
         assert fetch("GET", rig.url()).status_code == 200

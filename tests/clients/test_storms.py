@@ -172,16 +172,28 @@ login, then one renewal, whose refresh is refused and falls back to a login."""
 
 
 @POOLS
-@pytest.mark.parametrize("client_name", ["httpx-asyncio", "httpx-trio"])
+@pytest.mark.parametrize(
+    ("client_name", "bound"),
+    [
+        pytest.param("httpx-asyncio", False, id="asyncio"),
+        pytest.param("httpx-trio", False, id="trio"),
+        pytest.param("httpx-asyncio", True, id="asyncio-bound"),
+    ],
+)
 @pytest.mark.parametrize("scenario", list(TASK_RENEWALS))
-def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str) -> None:
+def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str, bound: bool) -> None:
+    """Bound to its client, the auth sends its renewals from a task of its own: through
+    the same pool, which the waiting callers have let go of."""
     auth = rig.auth(refresh_margin=60)
     outcomes: list[Outcome] = []
 
     async def storm() -> None:
         transport = rig.emulator.httpx_transport() if rig.transport == "in-process" else None
         options = httpx_pool(pool, TASK_CONNECTIONS)
-        async with httpx.AsyncClient(auth=auth, transport=transport, **options) as client:
+        client = httpx.AsyncClient(auth=auth, transport=transport, **options)
+        if bound:
+            auth.bind(client)
+        async with client:
             if scenario != "no-token":
                 await client.get(rig.url())
             if scenario == "expiring":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+import httpx
 import pytest
+import requests
 
-from finauth import ConfigurationError
+from finauth import ConfigurationError, FincruxJWTAuth
 from finauth._config import (
     credential,
     from_environ,
@@ -160,3 +163,22 @@ def test_from_environ_names_every_missing_variable_and_no_value(
     for value in environ.values():
         if value:
             assert value not in message
+
+
+# --- bind ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("client", [httpx.Client, requests.Session, lambda: "a client"])
+def test_bind_takes_only_an_httpx_async_client(client: Callable[[], object]) -> None:
+    auth = FincruxJWTAuth("me@example.org", "s3cret")
+    with pytest.raises(ConfigurationError, match=r"^Fincrux: bind\(\) takes an httpx\.AsyncClient"):
+        auth.bind(client())  # type: ignore[arg-type]
+
+
+def test_bind_sets_the_clients_auth_and_returns_the_client() -> None:
+    auth = FincruxJWTAuth("me@example.org", "s3cret")
+    client = httpx.AsyncClient()
+    assert auth.bind(client) is client
+    assert isinstance(client.auth, httpx.Auth)
+    assert client.auth is not auth
+    assert repr(client.auth) == f"{auth!r}.bind(...)"
