@@ -13,6 +13,9 @@ import pytest
 PAGE = Path(__file__).parents[2] / "docs" / "pytest-plugin.md"
 RUN_OPTIONS = {"Parallel runs with pytest-xdist": ("-n", "2")}
 """What a section's own prose tells the reader to run pytest with (two workers, not four)."""
+NEEDS = {"With other HTTP mocks": ("pytest_httpx", "0.30")}
+"""What a section's own prose says its example needs: `nox -s tests-lowest` has an older
+pytest-httpx, whose `httpx_mock` the stubs do not coexist with."""
 RECIPES = [
     "The login is refused",
     "The provider's answer is almost right",
@@ -62,6 +65,9 @@ def test_each_example_is_a_complete_module_that_passes(
     pytester: pytest.Pytester, heading: str, code: str
 ) -> None:
     assert "..." not in code, f"{heading}: a placeholder where the code should be"
+    if heading in NEEDS:
+        module, version = NEEDS[heading]
+        pytest.importorskip(module, minversion=version)
     options = RUN_OPTIONS.get(heading, ())
 
     result = run(pytester, code, *options)

@@ -109,7 +109,9 @@ def test_get_set_delete_and_ttl(deployment: Deployment) -> None:
 
 
 def test_the_lock_excludes_another_store_until_released(deployment: Deployment) -> None:
-    mine, theirs = deployment.store(lock_timeout=0.3), deployment.store(lock_timeout=0.3)
+    # The lock expires lock_timeout after it is taken, and a waiter waits as long: mine
+    # must outlast their wait, or it may expire while they wait.
+    mine, theirs = deployment.store(lock_timeout=30), deployment.store(lock_timeout=0.3)
     held = mine.lock("account")
 
     assert held.acquire()
