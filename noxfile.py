@@ -52,6 +52,9 @@ select_pyenv_pythons()
 PARALLEL = ("-n", "2", "--ignore=tests/soak")
 """The suite but the soak, on both cores of the machines it runs on: most of it waits on
 sockets. The soak measures load, so it runs alone (`tests/soak`)."""
+LOWEST = (*PARALLEL, "--ignore=tests/docs", "-m", "not load")
+"""What the lowest versions must pass: the suite but the soak, the docs' own checks and
+the tests of scale, which check load, not versions (the main run has them)."""
 
 
 @nox.session(python=PYTHONS)
@@ -73,8 +76,8 @@ def tests_lowest(session: nox.Session) -> None:
     The test tools then come at whatever versions those allow, never moving finauth's
     own dependencies. So pytest-httpx is older than 0.30, the first the stubs coexist
     with, and those tests skip, saying so; so is urllib3, which the loopback test of a
-    body with `read()` alone needs at 2. The soak is left to the main run: it tests load,
-    not versions.
+    body with `read()` alone needs at 2. The soak, the docs' own checks and the tests
+    marked `load` are left to the main run (`LOWEST`).
     """
     session.install("--resolution=lowest-direct", ".")
     frozen = session.run("uv", "pip", "freeze", silent=True, external=True)
@@ -100,7 +103,7 @@ def tests_lowest(session: nox.Session) -> None:
         "waitress",
     ]
     session.install("-c", str(constraints), *tools)
-    session.run("pytest", *(session.posargs or PARALLEL))
+    session.run("pytest", *(session.posargs or LOWEST))
 
 
 @nox.session

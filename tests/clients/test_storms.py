@@ -47,7 +47,11 @@ REQUESTS_TIMEOUT = 10.0
 
 POOLS = pytest.mark.parametrize(
     ("pool", "transport"),
-    [("roomy", "loopback"), ("roomy", "in-process"), ("small", "loopback")],
+    [
+        pytest.param("roomy", "loopback", marks=pytest.mark.load),
+        pytest.param("roomy", "in-process", marks=pytest.mark.load),
+        ("small", "loopback"),
+    ],
 )
 """Every storm with a connection per caller, and over loopback on a small pool."""
 

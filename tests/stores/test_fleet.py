@@ -85,7 +85,7 @@ def fleet(
         yield Fleet(emulator, server.base_url, store_kind, recipe)
 
 
-@pytest.mark.parametrize("count", [4, 16])
+@pytest.mark.parametrize("count", [4, pytest.param(16, marks=pytest.mark.load)])
 def test_processes_finding_the_token_expired_renew_it_once(fleet: Fleet, count: int) -> None:
     fleet.seed_expired_token()
     before = fleet.renewals()
@@ -97,7 +97,7 @@ def test_processes_finding_the_token_expired_renew_it_once(fleet: Fleet, count: 
     assert len({report.pid for report in reports}) == count
 
 
-@pytest.mark.parametrize("count", [4, 16])
+@pytest.mark.parametrize("count", [4, pytest.param(16, marks=pytest.mark.load)])
 def test_processes_with_no_token_log_in_once(fleet: Fleet, count: int) -> None:
     reports = start(fleet.worker(), count).collect()
 
