@@ -67,7 +67,9 @@ class HttpxAuth(httpx.Auth):
     An answer the flow has seen is released before the flow goes on: a caller
     that waits for a renewal holds no connection of the client's pool, which the
     renewal may need (R6). Auth calls of an `httpx.AsyncClient` run shielded from
-    the caller's cancellation: others may be waiting for their answer.
+    the caller's cancellation: others may be waiting for their answer. asyncio's own
+    cancellation cannot be shielded from inside the caller's task: `bind` moves them
+    out of it.
     """
 
     _flow: TokenFlow
