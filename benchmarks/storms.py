@@ -37,7 +37,7 @@ from finauth import FileTokenStore, RedisTokenStore
 from finauth.testing import EmulatorServer
 
 from . import peers
-from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH, MARGIN, ClientFactory
+from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH, HAND_WRITTEN, MARGIN, ClientFactory
 from .emulator import LOOPBACK, BenchEmulator, Site
 from .redis_server import redis_server
 from .timing import BASELINE
@@ -109,8 +109,10 @@ def run() -> list[dict[str, Any]]:
 
 
 def _auths(factories: dict[str, Any]) -> list[tuple[str, Any]]:
-    """finauth's and the peers' factories: the baseline has no token to renew."""
-    return [(variant, build) for variant, build in factories.items() if variant != BASELINE]
+    """finauth's and the peers' factories: the static header, set on the client or by a
+    hand-written auth, has no token to renew."""
+    static = (BASELINE, HAND_WRITTEN)
+    return [(variant, build) for variant, build in factories.items() if variant not in static]
 
 
 def _thread_storm(site: Site, variant: str, build: ClientFactory) -> dict[str, Any]:
