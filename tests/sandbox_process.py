@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 FINAUTH = [sys.executable, "-m", "finauth"]
 STARTUP = 15.0
@@ -92,3 +96,21 @@ def exports(lines: list[str]) -> dict[str, str]:
         if match:
             found[match.group(1)] = match.group(2)
     return found
+
+
+def three_free_ports() -> int:
+    """A port such that it and the next two are free on 127.0.0.1, below the range the
+    kernel hands out on its own (so no client connection takes one meanwhile)."""
+    for _ in range(50):
+        first = random.randrange(20000, 32000)
+        probes = [socket.socket() for _ in range(3)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        return first
+    pytest.fail("no three consecutive free ports on 127.0.0.1")

@@ -21,7 +21,7 @@ import requests
 from finauth import FincruxAPIKeyAuth, FincruxJWTAuth, LoginError, _demo, cli
 from finauth.testing import FincruxEmulator
 from finauth.testing.fincrux import SEARCH_PATH
-from sandbox_process import FINAUTH, STARTUP, Sandbox, environment, exports
+from sandbox_process import FINAUTH, STARTUP, Sandbox, environment, exports, three_free_ports
 
 CLIENTS = ("requests", "httpx", "httpx-async")
 PROVIDERS = ("Fincrux", "Finvera", "FinHub")
@@ -252,18 +252,11 @@ def test_sandbox_serves_until_interrupted(
     assert "Traceback" not in stderr, stderr
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_sandbox_port_option(
     sandbox_factory: list[Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    port = free_port()
+    port = three_free_ports()  # the sandbox takes port, port + 1 and port + 2
     sandbox = start_sandbox(sandbox_factory, tmp_path, "--port", str(port))
 
     text = "".join(sandbox.read_block())

@@ -9,9 +9,7 @@ The pages use ports 8400 to 8402; the tests move them to free ones, and change n
 from __future__ import annotations
 
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_process import Sandbox, environment, exports
+from sandbox_process import Sandbox, environment, exports, three_free_ports
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
@@ -48,24 +46,6 @@ def provider_of(quickstart: Path) -> str:
 def sandbox_command() -> str:
     """The README's command that starts the sandbox, the first of its offline section."""
     return fenced(section(README, "Trying it offline"), "sh")[0].strip()
-
-
-def three_free_ports() -> int:
-    """A port such that it and the next two are free on 127.0.0.1, below the range the
-    kernel hands out on its own (so no client connection takes one meanwhile)."""
-    for _ in range(50):
-        first = random.randrange(20000, 32000)
-        probes = [socket.socket() for _ in range(3)]
-        try:
-            for offset, probe in enumerate(probes):
-                probe.bind(("127.0.0.1", first + offset))
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-        return first
-    pytest.fail("no three consecutive free ports on 127.0.0.1")
 
 
 class Walk:
