@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 from ._config import seconds
 from ._errors import ConfigurationError
 from ._flow import TokenFlow
-from ._httpx import HttpxAuth
+from .clients._aiohttp import AiohttpAuth
+from .clients._httpx import HttpxAuth
 from ._provider import Provider
-from ._requests import RequestsAuth
+from .clients._requests import RequestsAuth
 from ._token import Token
 from .stores import MemoryTokenStore, TokenStore
+
+if TYPE_CHECKING:
+    from .clients._niquests_async import AsyncRequestsAuth
 
 _Auth = TypeVar("_Auth", bound="LoginAuth")
 
 
-class LoginAuth(RequestsAuth, HttpxAuth):
+class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
     """Logs in when first needed, refreshes before expiry, re-sends once after a 401."""
 
     def __init__(
@@ -47,7 +51,7 @@ class LoginAuth(RequestsAuth, HttpxAuth):
             timeout=self.timeout,
         )
         self._session = session
-        self._owns_session = session is None
+        self._private_sessions: dict[str, requests.Session] = {}
         self._session_lock = threading.Lock()
 
     @property
@@ -58,10 +62,29 @@ class LoginAuth(RequestsAuth, HttpxAuth):
         Made on first use when none was given, so an auth used only with httpx
         never builds one.
         """
-        with self._session_lock:
-            if self._session is None:
-                self._session = requests.Session()
+        return self.session_for(requests)
+
+    def session_for(self, library: Any) -> requests.Session:
+        """What carries login and refresh calls for `library` (requests or niquests): your
+        `session=` if it is one of that library's, else a private one, made on first use."""
+        if isinstance(self._session, library.Session):
             return self._session
+        with self._session_lock:
+            private = self._private_sessions.get(library.__name__)
+            if private is None:
+                private = self._private_sessions[library.__name__] = library.Session()
+            return private
+
+    def as_async(self) -> AsyncRequestsAuth:
+        """This auth for niquests' `AsyncSession`: `AsyncSession(auth=auth.as_async())`.
+
+        niquests tells a sync auth from an async one by its `__call__`, so one object
+        cannot serve both its `Session` and its `AsyncSession`. The returned auth shares
+        this one's token, store and single flight.
+        """
+        from .clients._niquests_async import AsyncRequestsAuth
+
+        return AsyncRequestsAuth(self)
 
     @property
     def token(self) -> Token | None:
@@ -77,11 +100,18 @@ class LoginAuth(RequestsAuth, HttpxAuth):
         self._flow.invalidate()
 
     def close(self) -> None:
-        """Close the private requests.Session, if one was made."""
+        """Close the private sessions made for logins (requests, niquests), if any."""
         with self._session_lock:
-            if self._owns_session and self._session is not None:
-                self._session.close()
-                self._session = None
+            private, self._private_sessions = self._private_sessions, {}
+        for session in private.values():
+            session.close()
+
+    def __call__(self, request: Any, handler: Any = None) -> Any:
+        """requests and niquests call an auth with their request; aiohttp calls it, as a
+        middleware, with its request and the handler that sends it."""
+        if handler is None:
+            return RequestsAuth.__call__(self, request)
+        return self.middleware(request, handler)
 
     def __enter__(self: _Auth) -> _Auth:
         return self

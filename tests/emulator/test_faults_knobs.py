@@ -17,7 +17,7 @@ import jwt
 import pytest
 
 from finauth import Token
-from finauth._httpx import RequestView
+from finauth.clients._httpx import RequestView
 from finauth._provider import Provider
 from finauth._wire import Answer, AuthCall
 from finauth.testing import (

@@ -14,10 +14,10 @@ import requests
 
 from .._auth import LoginAuth
 from .._config import credential, from_environ, printable
-from .._httpx import RequestView
+from ..clients._httpx import RequestView
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from .._requests import PreparedView
+from ..clients._requests import PreparedView
 from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
 from ..stores import TokenStore

@@ -17,7 +17,7 @@ from .._dates import http_date
 from .._errors import ConfigurationError
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from .._requests import RequestsAuth, answer_from
+from ..clients._requests import RequestsAuth, answer_from
 from .._token import Token, issue_token, jwt_claims
 from .._wire import (
     Answer,

@@ -4,23 +4,30 @@ Login and refresh requests are yielded from the auth flow, so they go through
 the user's client: its transport, proxies, TLS settings, event hooks and mocks
 (R13). Each mode waits in its own world: a thread lock for `httpx.Client`, an
 event-loop lock for `httpx.AsyncClient` (asyncio or trio).
+
+httpx2, httpx continued under another name, has the same API: the same code serves
+it, building with the classes of whichever package the request comes from.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, MutableMapping
 from contextlib import closing
+from functools import cache
+from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
-from ._errors import ConfigurationError
-from ._flow import Send, Step, TokenFlow
-from ._origin import DEFAULT_PORTS, Origin
-from ._wire import MAX_ANSWER_BYTES, Answer, AuthCall
-from ._worlds import in_loop, in_thread
+from .._errors import ConfigurationError
+from .._flow import Send, Step, TokenFlow
+from .._origin import DEFAULT_PORTS, Origin
+from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
+from .._worlds import in_loop, in_thread
+from . import library_of
 
 if TYPE_CHECKING:
     from ._detached import RenewalApart
@@ -34,7 +41,9 @@ class RequestView:
         self._file, self._file_start = _seekable_file(request.stream)
         # Decided now, from the body as given: a transport may buffer a stream
         # as it sends it (MockTransport does), which must not make it replayable.
-        self._replayable = isinstance(request.stream, httpx.ByteStream) or self._file is not None
+        self._replayable = self._file is not None or isinstance(
+            request.stream, library_of(request).ByteStream
+        )
 
     @property
     def headers(self) -> MutableMapping[str, str]:
@@ -46,7 +55,7 @@ class RequestView:
 
     @url.setter
     def url(self, value: str) -> None:
-        self.request.url = httpx.URL(value)
+        self.request.url = library_of(self.request).URL(value)
 
     @property
     def origin(self) -> Origin | None:
@@ -61,7 +70,30 @@ class RequestView:
             self._file.seek(self._file_start)
 
 
-class HttpxAuth(httpx.Auth):
+class Httpx2Accepted:
+    """Lets httpx2 take this auth as one of its own.
+
+    httpx2 runs an `auth=` object's flows only if it is an `httpx2.Auth`, a class
+    finauth cannot derive from without importing httpx2 for everyone. `isinstance`
+    also asks an object for its `__class__`: once httpx2 is imported, this one is a
+    subclass of both the auth's own class and `httpx2.Auth`.
+    """
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: PLE0302
+        own = type(self)
+        httpx2 = sys.modules.get("httpx2")
+        if httpx2 is None or issubclass(own, httpx2.Auth):
+            return own
+        return _also_an_httpx2_auth(own, httpx2.Auth)
+
+
+@cache
+def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
+    return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
+
+
+class HttpxAuth(Httpx2Accepted, httpx.Auth):
     """The httpx side of a login-based auth.
 
     An answer the flow has seen is released before the flow goes on: a caller
@@ -111,10 +143,11 @@ class HttpxAuth(httpx.Auth):
         callers after it. Sets `client.auth` and returns `client`. (trio and anyio
         cancellation need no binding.)
         """
-        if not isinstance(client, httpx.AsyncClient):
+        if not isinstance(client, _async_clients()):
             name = self._flow.provider.name
             raise ConfigurationError(
-                f"{name}: bind() takes an httpx.AsyncClient, not a {type(client).__name__}; "
+                f"{name}: bind() takes an httpx or httpx2 AsyncClient, not a "
+                f"{type(client).__name__}; "
                 "other clients need no binding",
                 provider=name,
             )
@@ -175,6 +208,12 @@ class HttpxAuth(httpx.Auth):
                 steps.close()
 
 
+def _async_clients() -> tuple[type[httpx.AsyncClient], ...]:
+    """httpx's AsyncClient, and httpx2's if httpx2 is in use."""
+    httpx2 = sys.modules.get("httpx2")
+    return (httpx.AsyncClient,) if httpx2 is None else (httpx.AsyncClient, httpx2.AsyncClient)
+
+
 def _origin(request: httpx.Request) -> Origin | None:
     url = request.url
     default = DEFAULT_PORTS.get(url.scheme)
@@ -196,46 +235,56 @@ def _provider_status(request: httpx.Request, response: httpx.Response) -> int | 
 
 
 def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:
-    """An auth call as an httpx request, with the timeout the user's request has.
+    """An auth call as a request of the user's library, with the timeout the user's
+    request has.
 
     The client puts its timeout into each request it builds; a request made
     here would otherwise wait forever.
     """
+    library = library_of(user_request)
     timeout = user_request.extensions.get("timeout")
-    request = httpx.Request(
+    request: httpx.Request = library.Request(
         call.method,
         call.url,
         headers=dict(call.headers),
         content=call.body,
         extensions={"timeout": timeout} if timeout is not None else {},
     )
-    request.stream = _SentOnce(call)  # built from `content` first, for Host and Content-Length
+    # Built from `content` first, for Host and Content-Length.
+    request.stream = _sent_once_stream(library)(call)
     return request
 
 
-class _SentOnce(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """An auth call's body, which goes out once.
+@cache
+def _sent_once_stream(library: ModuleType) -> type[httpx.SyncByteStream]:
+    """A body stream of `library`'s that goes out once: its transports accept no other."""
 
-    With `follow_redirects=True` httpx sends a 307 or 308's request body again, to
-    wherever the redirect points: a password or a refresh token. Asked for it a second
-    time, this raises instead (R18).
-    """
+    class SentOnce(library.SyncByteStream, library.AsyncByteStream):  # type: ignore[name-defined,misc]
+        """An auth call's body, which goes out once.
 
-    def __init__(self, call: AuthCall) -> None:
-        self._call = call
-        self._sent = False
+        With `follow_redirects=True` httpx sends a 307 or 308's request body again, to
+        wherever the redirect points: a password or a refresh token. Asked for it a
+        second time, this raises instead (R18).
+        """
 
-    def _body(self) -> bytes:
-        if self._sent:
-            raise self._call.redirected()
-        self._sent = True
-        return self._call.body
+        def __init__(self, call: AuthCall) -> None:
+            self._call = call
+            self._sent = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._body()
+        def _body(self) -> bytes:
+            if self._sent:
+                raise self._call.redirected()
+            self._sent = True
+            return self._call.body
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._body()
+        def __iter__(self) -> Iterator[bytes]:
+            yield self._body()
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield self._body()
+
+    stream: type[httpx.SyncByteStream] = SentOnce
+    return stream
 
 
 def _answer(call: AuthCall, sent: httpx.Request, response: httpx.Response, body: bytes) -> Answer:
@@ -296,11 +345,12 @@ async def _aread_at_most(response: httpx.Response, deadline: float = math.inf) -
 
 
 def _late(response: httpx.Response) -> httpx.ReadTimeout:
-    return httpx.ReadTimeout(
+    timeout: httpx.ReadTimeout = library_of(response.request).ReadTimeout(
         f"{response.request.method} {response.request.url} was not answered in full within "
         "the auth's timeout",
         request=response.request,
     )
+    return timeout
 
 
 def _keep_body(response: httpx.Response, body: bytes) -> None:
@@ -315,8 +365,6 @@ def _seekable_file(stream: Any) -> tuple[IO[bytes] | None, int]:
     httpx wraps a file passed as `content=` in an IteratorByteStream that reads
     it from wherever it stands; the file is kept in its `_stream` attribute.
     """
-    if isinstance(stream, httpx.ByteStream):
-        return None, 0
     source = getattr(stream, "_stream", None)
     seekable = getattr(source, "seekable", None)
     if source is None or not callable(seekable) or not hasattr(source, "read"):

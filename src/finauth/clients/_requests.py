@@ -5,6 +5,10 @@ registers a response hook; on a 401 the hook renews the token and re-sends a
 copy of the request through the same connection adapter. Per-request state
 lives in the hook's closure, so one auth object serves many threads at once.
 Login and refresh calls go through `session` (R13).
+
+niquests, requests' maintained successor, has the same API: the same code serves its
+`Session`, building with the classes of whichever package the request comes from, and
+logging in through a niquests session.
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from requests.cookies import extract_cookies_to_jar
-from requests.hooks import dispatch_hook
 
-from ._flow import Send, Steps, TokenFlow
-from ._origin import Origin, origin_of
-from ._token import Token
-from ._wire import MAX_ANSWER_BYTES, Answer, AuthCall
-from ._worlds import in_thread
+from .._flow import Send, Steps, TokenFlow
+from .._origin import Origin, origin_of
+from .._token import Token
+from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
+from .._worlds import in_thread
+from . import library_of
 
 
 class PreparedView:
@@ -65,7 +68,7 @@ class PreparedView:
         previous, prepared = self.prepared, self.prepared.copy()
         jar = prepared._cookies  # type: ignore[attr-defined]
         if self.response is not None and jar is not None:
-            extract_cookies_to_jar(jar, previous, self.response.raw)  # type: ignore[no-untyped-call]
+            library_of(previous).cookies.extract_cookies_to_jar(jar, previous, self.response.raw)
             prepared.prepare_cookies(jar)
         if self._body_start is not None:
             prepared.body.seek(self._body_start)  # type: ignore[union-attr]
@@ -78,20 +81,20 @@ class RequestsAuth(requests.auth.AuthBase):
     _flow: TokenFlow
     timeout: float
 
-    @property
-    def session(self) -> requests.Session:
+    def session_for(self, library: Any) -> requests.Session:
+        """What carries login and refresh calls made for `library`'s sessions."""
         raise NotImplementedError
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         view = PreparedView(r)
         steps = self._flow.authenticate(view)
-        if isinstance(self._run(steps, None), Send):
+        if isinstance(self._run(steps, None, library=library_of(r)), Send):
             r.register_hook("response", _ResponseHook(self, steps, view))  # type: ignore[no-untyped-call]
         return r
 
     def login(self) -> Token:
         """Log in now over `session`, replacing the cached token."""
-        done = self._run(self._flow.login(), None)
+        done = self._run(self._flow.login(), None, library=requests)
         assert isinstance(done, StopIteration), "a login sends no user request"
         token: Token = done.value
         return token
@@ -112,13 +115,16 @@ class RequestsAuth(requests.auth.AuthBase):
         self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
     ) -> requests.Response:
         view.response = response
-        if not isinstance(self._run(steps, response.status_code, finished=response), Send):
+        library = library_of(response)
+        if not isinstance(
+            self._run(steps, response.status_code, finished=response, library=library), Send
+        ):
             return response
         original = response.request
         again = response.connection.send(view.prepared, **send)
         again.history.append(response)
         again.request = view.prepared
-        self._run(steps, again.status_code, finished=again)
+        self._run(steps, again.status_code, finished=again, library=library)
         if again.is_redirect:
             # requests follows the redirect by copying the request it was given, not the
             # copy re-sent here: that one must carry what the re-send carried, never the
@@ -128,9 +134,15 @@ class RequestsAuth(requests.auth.AuthBase):
         return again
 
     def _run(
-        self, steps: Steps[Any], reply: object, finished: requests.Response | None = None
+        self,
+        steps: Steps[Any],
+        reply: object,
+        finished: requests.Response | None = None,
+        *,
+        library: Any,
     ) -> Send | StopIteration:
-        """Run the flow until it wants the user's request sent, or to its end.
+        """Run the flow until it wants the user's request sent, or to its end, sending
+        auth calls with `library` (requests or niquests).
 
         `finished` is the response just given to the flow: if the flow goes on,
         it is done with it, so its connection is released before any auth call.
@@ -146,26 +158,29 @@ class RequestsAuth(requests.auth.AuthBase):
                     finished = None
                 if isinstance(step, Send):
                     return step
-                reply = self._call(step) if isinstance(step, AuthCall) else in_thread(step)
+                if isinstance(step, AuthCall):
+                    reply = self._call(step, library)
+                else:
+                    reply = in_thread(step)
         except BaseException:
             steps.close()
             raise
 
-    def _call(self, call: AuthCall) -> Answer:
-        """Send an auth call through `session`: its adapters, proxies, TLS settings and
-        hooks, but not its cookies or auth, and never following a redirect.
+    def _call(self, call: AuthCall, library: Any) -> Answer:
+        """Send an auth call through the session for `library`: its adapters, proxies, TLS
+        settings and hooks, but not its cookies or auth, and never following a redirect.
 
         Sent by the session's adapter, not `session.send`, so that the cookies the
         answer sets stay out of the session's jar: from there requests would send
         them to any port of the provider's host, and on redirects (R10).
         """
-        session = self.session
+        session = self.session_for(library)
         headers = {
             name: value
             for name, value in session.headers.items()
             if name.lower() not in ("authorization", "cookie")
         }
-        request = requests.Request(
+        request = library.Request(
             call.method,
             call.url,
             headers={**headers, **call.headers},
@@ -179,14 +194,14 @@ class RequestsAuth(requests.auth.AuthBase):
         deadline = time.monotonic() + self.timeout
         sent = adapter.send(request, **options)
         with _cut_off(sent, deadline - time.monotonic()) as cut:
-            hooked = dispatch_hook("response", request.hooks, sent, **options)  # type: ignore[no-untyped-call]
+            hooked = library.hooks.dispatch_hook("response", request.hooks, sent, **options)
             try:
                 answer = answer_from(call, hooked)
-            except requests.RequestException:
+            except library.RequestException:
                 if not cut.is_set():
                     raise
             if cut.is_set():
-                raise requests.exceptions.ReadTimeout(
+                raise library.exceptions.ReadTimeout(
                     f"{call.provider} {call.purpose} at {call.endpoint} was not answered in "
                     f"full within the auth's timeout of {self.timeout:g} s",
                     request=request,

@@ -1,0 +1,175 @@
+"""The aiohttp adapter: the auth is a client middleware (aiohttp 3.12 and later).
+
+aiohttp calls a middleware with its request and the handler that sends it, which the
+middleware may call more than once: the flow runs here as it does for httpx's async
+client, waiting in the event loop's world (`in_loop`). Login and refresh calls go
+through the request's own session, so its connector, proxies and TLS settings apply
+(R13), with one middleware of their own in place of the session's: the auth is never
+entered again, and the call carries exactly its own Cookie and Authorization, whatever
+the session's jar and default headers hold.
+
+aiohttp runs the middlewares again at each redirect hop, each hop a request of its own
+built from the caller's arguments: credentials are added to the hops bound for the
+provider's origin and no others (R1), with nothing to take back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from contextlib import suppress
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from .._flow import Send, TokenFlow
+from .._origin import Origin, origin_of
+from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
+from .._worlds import in_loop
+
+if TYPE_CHECKING:
+    from aiohttp import ClientRequest, ClientResponse
+
+    Handler = Callable[[ClientRequest], Awaitable[ClientResponse]]
+
+_AUTH_HEADERS = ("Authorization", "Cookie")
+"""What an auth call carries only if the provider wants it: never the session's."""
+
+
+class ClientRequestView:
+    """The flow's view of an `aiohttp.ClientRequest`."""
+
+    def __init__(self, request: ClientRequest) -> None:
+        self.request = request
+
+    @property
+    def headers(self) -> MutableMapping[str, str]:
+        return self.request.headers
+
+    @property
+    def url(self) -> str:
+        return str(self.request.url)
+
+    @url.setter
+    def url(self, value: str) -> None:
+        from yarl import URL
+
+        self.request.url = URL(value, encoded=True)
+
+    @property
+    def origin(self) -> Origin | None:
+        return origin_of(str(self.request.url))
+
+    @property
+    def replayable(self) -> bool:
+        """Whether aiohttp can send the body again: bytes, text, JSON and forms can, and
+        files that rewind (aiohttp rewinds them itself); an async generator it has read
+        cannot, and aiohttp would send it empty (R5)."""
+        return not getattr(self.request.body, "consumed", False)
+
+    def rewind(self) -> None:
+        """Nothing to do: aiohttp rewinds a replayable body itself when it sends it again."""
+
+
+class AiohttpAuth:
+    """The aiohttp side of an auth: `middleware(request, handler)`."""
+
+    _flow: TokenFlow
+    timeout: float
+
+    async def middleware(self, request: ClientRequest, handler: Handler) -> ClientResponse:
+        """Authenticate `request`, send it with `handler`, and once more after a 401.
+
+        An answer the flow goes on from is read (up to a cap) and released first: a
+        caller waiting for a renewal holds no connection of the session's pool (R6).
+        """
+        steps = self._flow.authenticate(ClientRequestView(request))
+        reply: object = None
+        response: ClientResponse | None = None
+        unread: ClientResponse | None = None
+        try:
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration:
+                    assert response is not None, "the flow sends every request"
+                    return response
+                if unread is not None:
+                    await _read_and_release(unread)
+                    unread = None
+                if isinstance(step, Send):
+                    response = unread = await handler(request)
+                    reply = response.status
+                elif isinstance(step, AuthCall):
+                    reply = await self._call_through_session(step, request)
+                else:
+                    reply = await in_loop(step)
+        finally:
+            steps.close()
+
+    async def _call_through_session(self, call: AuthCall, request: ClientRequest) -> Answer:
+        """`call`, sent through the session `request` came from, never following a
+        redirect (R18), within the auth's timeout, its answer read up to a cap (R15)."""
+        import aiohttp
+
+        session = request.session
+        async with session.request(
+            call.method,
+            call.url,
+            data=call.body,
+            headers=call.headers,
+            middlewares=(_carrying_exactly(call),),
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        ) as response:
+            body = await _read_and_release(response)
+            pairs = _header_pairs(response.raw_headers)
+        _forget_cookies(session.cookie_jar, pairs)
+        return Answer(call, response.status, pairs, body)
+
+
+def _carrying_exactly(call: AuthCall) -> Callable[..., Awaitable[ClientResponse]]:
+    """A middleware sending `call` with its own Cookie and Authorization or none: not the
+    jar's cookies, nor the session's default credentials."""
+
+    async def send_as_is(request: ClientRequest, handler: Handler) -> ClientResponse:
+        for name in _AUTH_HEADERS:
+            request.headers.pop(name, None)
+            if name in call.headers:
+                request.headers[name] = call.headers[name]
+        return await handler(request)
+
+    return send_as_is
+
+
+async def _read_and_release(response: ClientResponse) -> bytes:
+    """The body of `response`, its connection then back in the pool (or closed, if the
+    answer was longer than MAX_ANSWER_BYTES: what was read is kept one byte over the cap,
+    for the flow to refuse, R15). The caller can still read what was kept."""
+    body = bytearray()
+    while len(body) <= MAX_ANSWER_BYTES:
+        chunk = await response.content.read(64 * 1024)
+        if not chunk:
+            break
+        body += chunk
+    kept = bytes(body[: MAX_ANSWER_BYTES + 1])
+    response._body = kept  # what `read()`, `text()` and `json()` return from now on
+    response.release()
+    return kept
+
+
+def _header_pairs(raw: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+
+
+def _forget_cookies(jar: Any, headers: tuple[tuple[str, str], ...]) -> None:
+    """Take the cookies an auth answer set out of the session's jar, which would send
+    them to every port of the provider's host, and on redirects (R10): the flow keeps
+    them, and sends what the provider needs."""
+    set_cookies: set[tuple[str, str]] = set()
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            parsed: SimpleCookie = SimpleCookie()
+            with suppress(CookieError):  # unreadable: the jar took none of it either
+                parsed.load(value)
+            set_cookies.update((morsel.key, morsel.value) for morsel in parsed.values())
+    if set_cookies:
+        jar.clear(lambda morsel: (morsel.key, morsel.value) in set_cookies)
