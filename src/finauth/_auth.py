@@ -16,11 +16,11 @@ import requests
 from ._config import seconds
 from ._errors import ConfigurationError
 from ._flow import TokenFlow
+from ._provider import Provider
+from ._token import Token
 from .clients._aiohttp import AiohttpAuth
 from .clients._httpx import HttpxAuth
-from ._provider import Provider
 from .clients._requests import RequestsAuth
-from ._token import Token
 from .stores import MemoryTokenStore, TokenStore
 
 if TYPE_CHECKING:
@@ -68,12 +68,13 @@ class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
         """What carries login and refresh calls for `library` (requests or niquests): your
         `session=` if it is one of that library's, else a private one, made on first use."""
         if isinstance(self._session, library.Session):
-            return self._session
+            given: requests.Session = self._session
+            return given
         with self._session_lock:
-            private = self._private_sessions.get(library.__name__)
+            private: requests.Session | None = self._private_sessions.get(library.__name__)
             if private is None:
                 private = self._private_sessions[library.__name__] = library.Session()
-            return private
+        return private
 
     def as_async(self) -> AsyncRequestsAuth:
         """This auth for niquests' `AsyncSession`: `AsyncSession(auth=auth.as_async())`.

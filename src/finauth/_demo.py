@@ -9,6 +9,7 @@ the emulator saw, not what the client believes.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from typing import TextIO
 
 from ._auth import LoginAuth
 from .testing import EMULATORS, EmulatorServer
-from .testing._clients import CLIENT_KINDS, open_client
+from .testing._clients import CLIENT_KINDS, OPTIONAL_CLIENT_KINDS, open_client
 from .testing._emulator import Emulator
 
 TOKEN_TTL = 2.0
@@ -36,6 +37,9 @@ class Case:
         auth: LoginAuth = emulator.auth(base_url, refresh_margin=REFRESH_MARGIN)
         return auth
 
+
+ALL_CLIENTS = (*CLIENT_KINDS, *OPTIONAL_CLIENT_KINDS)
+"""Every client the demo shows: those finauth depends on, then those a user may have."""
 
 CASES: Sequence[Case] = tuple(
     Case(functools.partial(emulator, token_ttl=TOKEN_TTL)) for emulator in EMULATORS
@@ -84,7 +88,8 @@ def run_cell(case: Case, client: str) -> Row:
             emulator.revoke_tokens()
             recovered = fetch("GET", url)
             expect("call after revocation", recovered.status_code == 200)
-            expect("one re-send", recovered.history[:1] == [401] and emulator.denials == 1)
+            # the emulator's count: aiohttp keeps a middleware's re-send out of `history`
+            expect("one re-send", emulator.denials == 1)
             expect("a new login", emulator.logins == 2)
     except Exception as error:  # a cell reports its failure; the table goes on
         problems.append(f"{type(error).__name__}: {error}")
@@ -99,10 +104,15 @@ def run_cell(case: Case, client: str) -> Row:
 
 
 def demo(out: TextIO, cases: Sequence[Case] = CASES) -> bool:
-    """Run every cell, print the table, and say whether every cell passed."""
-    cells = [(case, client) for case in cases for client in CLIENT_KINDS]
+    """Run every cell of an installed client, print the table, say whether every cell passed.
+
+    A client that is not installed is named with the extra that brings it, not run:
+    finauth works without it, so its absence is no failure of finauth's.
+    """
+    clients = [client for client in ALL_CLIENTS if installed(client)]
+    cells = [(case, client) for case in cases for client in clients]
     out.write(
-        f"finauth demo: {len(cases)} provider(s) x {len(CLIENT_KINDS)} clients, "
+        f"finauth demo: {len(cases)} provider(s) x {len(clients)} clients, "
         "each against its emulator on 127.0.0.1\n"
         "  steps: login, protected call, token renewed before expiry, "
         "revoked token recovered by one re-send\n\n"
@@ -117,7 +127,30 @@ def demo(out: TextIO, cases: Sequence[Case] = CASES) -> bool:
         "after revocation, before the new login.\n"
         f"{passed} of {len(rows)} cells passed.\n"
     )
+    missing = [client for client in ALL_CLIENTS if client not in clients]
+    out.writelines(line + "\n" for line in _skipped(missing))
     return passed == len(rows)
+
+
+def package_of(client: str) -> str:
+    """The package a client kind needs: its name up to the first hyphen."""
+    return client.partition("-")[0]
+
+
+def installed(client: str) -> bool:
+    """Whether `client`'s package can be imported, found without importing it: the demo
+    imports a client only to run it."""
+    return importlib.util.find_spec(package_of(client)) is not None
+
+
+def _skipped(clients: Sequence[str]) -> Iterator[str]:
+    """A note per missing package: the clients it would have shown, and how to add it."""
+    for package in dict.fromkeys(map(package_of, clients)):
+        kinds = " and ".join(client for client in clients if package_of(client) == package)
+        yield (
+            f"Skipped {kinds}: {package} is not installed "
+            f'(pip install ".[{package}]" in a checkout of finauth adds it).'
+        )
 
 
 def _table(rows: Sequence[Row]) -> Iterator[str]:

@@ -402,7 +402,7 @@ def test_with_query_parameter_escapes_the_value(value: str, encoded: str) -> Non
 def test_api_key_goes_only_to_the_origin(url: str, expected: str) -> None:
     """R1 and §3: the key, and removing Authorization, only for base_url's origin."""
     request = FakeRequest(url, {"Authorization": "Bearer other-scheme"})
-    FincruxAPIKeyAuth("key-1")._apply(request)
+    FincruxAPIKeyAuth("key-1").apply(request)
     assert request.url == expected
     if expected == url:
         assert request.headers["Authorization"] == "Bearer other-scheme"
@@ -556,7 +556,7 @@ def test_api_key_from_env() -> None:
     auth = FincruxAPIKeyAuth.from_env({"FINCRUX_API_KEY": "key-123"})
     assert auth._base.url == BASE
     request = FakeRequest(BASE + "/api/search?q=x")
-    auth._apply(request)
+    auth.apply(request)
     assert request.url == BASE + "/api/search?q=x&api_key=key-123"
 
 

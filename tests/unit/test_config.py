@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import httpx2
 import pytest
 import requests
 
@@ -168,17 +170,22 @@ def test_from_environ_names_every_missing_variable_and_no_value(
 # --- bind ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", [httpx.Client, requests.Session, lambda: "a client"])
+@pytest.mark.parametrize(
+    "client", [httpx.Client, httpx2.Client, requests.Session, lambda: "a client"]
+)
 def test_bind_takes_only_an_httpx_async_client(client: Callable[[], object]) -> None:
     auth = FincruxJWTAuth("me@example.org", "s3cret")
-    with pytest.raises(ConfigurationError, match=r"^Fincrux: bind\(\) takes an httpx\.AsyncClient"):
+    with pytest.raises(
+        ConfigurationError, match=r"^Fincrux: bind\(\) takes an httpx or httpx2 AsyncClient"
+    ):
         auth.bind(client())  # type: ignore[arg-type]
 
 
-def test_bind_sets_the_clients_auth_and_returns_the_client() -> None:
+@pytest.mark.parametrize("library", [httpx, httpx2])
+def test_bind_sets_the_clients_auth_and_returns_the_client(library: Any) -> None:
     auth = FincruxJWTAuth("me@example.org", "s3cret")
-    client = httpx.AsyncClient()
+    client = library.AsyncClient()
     assert auth.bind(client) is client
-    assert isinstance(client.auth, httpx.Auth)
+    assert isinstance(client.auth, library.Auth)
     assert client.auth is not auth
     assert repr(client.auth) == f"{auth!r}.bind(...)"

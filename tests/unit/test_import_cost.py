@@ -23,9 +23,14 @@ DEFERRED = (
     "tempfile",  # FileTokenStore's first write
     "redis",  # RedisTokenStore only
     "finauth.testing",
+    "httpx2",  # the clients finauth also works with, none of them a dependency
+    "aiohttp",
+    "yarl",
+    "niquests",
+    "finauth.clients._niquests_async",
 )
 """Modules (and their submodules) that `import finauth` and building an auth must not
-import; the clients themselves (requests, httpx) are what users import finauth next to."""
+import; requests and httpx, its dependencies, are what users import finauth next to."""
 
 
 def modules_after(code: str) -> set[str]:

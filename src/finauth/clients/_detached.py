@@ -24,9 +24,9 @@ import anyio
 import httpx
 
 from .._flow import Send, Step
-from ._httpx import HttpxAuth, _answer, _aread_at_most, _auth_request
 from .._wire import Answer, AuthCall
 from .._worlds import in_loop
+from ._httpx import HttpxAuth, _answer, _aread_at_most, _auth_request
 
 logger = logging.getLogger("finauth")
 

@@ -14,7 +14,14 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, MutableMapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    MutableMapping,
+)
 from contextlib import closing
 from functools import cache
 from types import ModuleType
@@ -80,16 +87,16 @@ class Httpx2Accepted:
     """
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: PLE0302
-        own = type(self)
+    def __class__(self) -> type:
+        own: Any = type(self)
         httpx2 = sys.modules.get("httpx2")
         if httpx2 is None or issubclass(own, httpx2.Auth):
-            return own
+            return type(self)
         return _also_an_httpx2_auth(own, httpx2.Auth)
 
 
 @cache
-def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
+def _also_an_httpx2_auth(own: Any, httpx2_auth: Any) -> type:
     return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
 
 
@@ -256,7 +263,7 @@ def _auth_request(call: AuthCall, user_request: httpx.Request) -> httpx.Request:
 
 
 @cache
-def _sent_once_stream(library: ModuleType) -> type[httpx.SyncByteStream]:
+def _sent_once_stream(library: ModuleType) -> Callable[[AuthCall], httpx.SyncByteStream]:
     """A body stream of `library`'s that goes out once: its transports accept no other."""
 
     class SentOnce(library.SyncByteStream, library.AsyncByteStream):  # type: ignore[name-defined,misc]
@@ -283,7 +290,7 @@ def _sent_once_stream(library: ModuleType) -> type[httpx.SyncByteStream]:
         async def __aiter__(self) -> AsyncIterator[bytes]:
             yield self._body()
 
-    stream: type[httpx.SyncByteStream] = SentOnce
+    stream: Callable[[AuthCall], httpx.SyncByteStream] = SentOnce
     return stream
 
 

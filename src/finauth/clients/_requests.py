@@ -158,10 +158,7 @@ class RequestsAuth(requests.auth.AuthBase):
                     finished = None
                 if isinstance(step, Send):
                     return step
-                if isinstance(step, AuthCall):
-                    reply = self._call(step, library)
-                else:
-                    reply = in_thread(step)
+                reply = self._call(step, library) if isinstance(step, AuthCall) else in_thread(step)
         except BaseException:
             steps.close()
             raise

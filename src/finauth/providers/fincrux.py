@@ -4,22 +4,20 @@ or an API key in the `api_key` query parameter."""
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote_plus
 
-import httpx
 import requests
 
 from .._auth import LoginAuth
 from .._config import credential, from_environ, printable
-from ..clients._httpx import RequestView
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from ..clients._requests import PreparedView
 from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
+from ..clients._static import StaticAuth
 from ..stores import TokenStore
 
 NAME = "Fincrux"
@@ -117,7 +115,7 @@ class FincruxJWTAuth(LoginAuth):
         return cls(email, password, base_url=base_url, **options)
 
 
-class FincruxAPIKeyAuth(requests.auth.AuthBase, httpx.Auth):
+class FincruxAPIKeyAuth(StaticAuth):
     """Fincrux with an API key, sent as the `api_key` query parameter.
 
     That is how the published `fincrux` client sends it. No login and no
@@ -139,15 +137,7 @@ class FincruxAPIKeyAuth(requests.auth.AuthBase, httpx.Auth):
         base_url = environ.get("FINCRUX_BASE_URL") or DEFAULT_BASE_URL
         return cls(api_key, base_url=base_url, **options)
 
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        self._apply(PreparedView(r))
-        return r
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self._apply(RequestView(request))
-        yield request
-
-    def _apply(self, request: Outgoing) -> None:
+    def apply(self, request: Outgoing) -> None:
         if request.origin == self._base.origin:
             request.headers.pop("Authorization", None)
             request.url = with_query_parameter(request.url, "api_key", self._api_key)

@@ -17,7 +17,6 @@ from .._dates import http_date
 from .._errors import ConfigurationError
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from ..clients._requests import RequestsAuth, answer_from
 from .._token import Token, issue_token, jwt_claims
 from .._wire import (
     Answer,
@@ -29,6 +28,7 @@ from .._wire import (
     parse_json,
     text,
 )
+from ..clients._requests import RequestsAuth, answer_from
 from ..stores import TokenStore
 
 NAME = "Finvera"
