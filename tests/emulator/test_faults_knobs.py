@@ -17,9 +17,9 @@ import jwt
 import pytest
 
 from finauth import Token
-from finauth.clients._httpx import RequestView
 from finauth._provider import Provider
 from finauth._wire import Answer, AuthCall
+from finauth.clients._httpx import RequestView
 from finauth.testing import (
     EMULATORS,
     Call,
