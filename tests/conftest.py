@@ -38,11 +38,23 @@ settings.load_profile("default")
 PROVIDERS = {emulator.name: emulator for emulator in EMULATORS}
 CLIENTS = {
     "requests": ("requests", "asyncio"),
+    "niquests": ("niquests", "asyncio"),
+    "niquests-async": ("niquests-async", "asyncio"),
     "httpx": ("httpx", "asyncio"),
     "httpx-asyncio": ("httpx-async", "asyncio"),
     "httpx-trio": ("httpx-async", "trio"),
+    "httpx2": ("httpx2", "asyncio"),
+    "httpx2-asyncio": ("httpx2-async", "asyncio"),
+    "httpx2-trio": ("httpx2-async", "trio"),
+    "aiohttp": ("aiohttp", "asyncio"),
 }
+"""Each client kind finauth works with (see `open_client`), and the event loop it runs in."""
+FAMILIES = {"requests": "requests", "niquests": "requests", "httpx2": "httpx", "aiohttp": "aiohttp"}
+"""Clients that share an adapter, by the package the kind needs: niquests is requests'
+successor, httpx2 is httpx continued."""
 TRANSPORTS = ("loopback", "in-process")
+IN_PROCESS_CLIENTS = ("requests", "httpx", "httpx-asyncio", "httpx-trio")
+"""The clients whose emulators also answer in-process; every client is tested over loopback."""
 SECRET_CREDENTIALS = ("password", "tenant_key", "tenant_secret", "api_key")
 
 collect_ignore = [] if os.environ.get("FINAUTH_DOCS_SITE") else ["docs/test_site.py"]
@@ -61,8 +73,18 @@ class Rig:
     stack: ExitStack
 
     @property
+    def kind(self) -> str:
+        return CLIENTS[self.client][0]
+
+    @property
+    def family(self) -> str:
+        """The adapter the client goes through: "requests", "httpx" or "aiohttp"."""
+        package = self.kind.partition("-")[0]
+        return FAMILIES.get(package, package)
+
+    @property
     def is_async(self) -> bool:
-        return CLIENTS[self.client][0] == "httpx-async"
+        return self.kind.endswith("-async") or self.kind == "aiohttp"
 
     def auth(self, **options: Any) -> LoginAuth:
         """The provider's auth for the emulator's account; `options` override."""
@@ -113,6 +135,23 @@ def make_due(auth: LoginAuth, left: float = 30.0) -> None:
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """R9's backoff, shrunk so retry tests take milliseconds (Retry-After still counts)."""
     monkeypatch.setattr(finauth._retry, "BASE_DELAY", 0.001)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the in-process runs of the clients that have no in-process transport,
+    saying so in pytest's count of deselected tests."""
+    unserved = [item for item in items if _in_process_without_transport(item)]
+    if unserved:
+        config.hook.pytest_deselected(items=unserved)
+        items[:] = [item for item in items if not _in_process_without_transport(item)]
+
+
+def _in_process_without_transport(item: pytest.Item) -> bool:
+    params = getattr(item, "callspec", None)
+    params = params.params if params is not None else {}
+    return params.get("transport") == "in-process" and params.get(
+        "client_name", "requests"
+    ) not in IN_PROCESS_CLIENTS
 
 
 @pytest.fixture(params=list(PROVIDERS))

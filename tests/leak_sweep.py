@@ -9,9 +9,10 @@ secret or API key, every token an emulator issued, and every token finauth held.
 
 Two exemptions, both documented in the README, both in the HTTP clients' own
 DEBUG logging, which finauth does not control: the Fincrux API key travels in the
-URL, where Fincrux wants it, so urllib3 and httpx print it in the URLs they log;
-and httpcore logs the response headers of every call through an httpx client,
-Finvera's login and refresh included, whose `Set-Cookie` headers carry tokens.
+URL, where Fincrux wants it, so urllib3 and httpx (and their kin: urllib3-future under
+niquests, httpx2, aiohttp) print it in the URLs they log; and httpcore (httpcore2) logs
+the response headers of every call through an httpx (httpx2) client, Finvera's login
+and refresh included, whose `Set-Cookie` headers carry tokens.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from finauth.providers.fincrux import FincruxAPIKeyAuth
 from finauth.testing import Emulator
 
 SECRET_FIELDS = ("password", "tenant_key", "tenant_secret", "api_key")
-CLIENT_LOGGERS = ("urllib3", "httpx", "httpcore")
+CLIENT_LOGGERS = (
+    "urllib3",
+    "urllib3_future",
+    "niquests",
+    "httpx",
+    "httpcore",
+    "httpx2",
+    "httpcore2",
+    "aiohttp",
+)
 SHORTEST = 8
 """Shorter values (tests' "a", "tok") are too common to be told from a leak."""
 
