@@ -142,7 +142,8 @@ def soak(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Issue #8's benchmarks: writes benchmarks/results.json and docs/benchmarks.md."""
+    """Issue #8's benchmarks, on every client finauth works with (the bench group installs
+    them all): writes benchmarks/results.json and docs/benchmarks.md."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "bench"))
     session.run("python", "-m", "benchmarks", *session.posargs)
 

@@ -16,12 +16,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import footprint, growth, hotpath, overhead, report, stores, storms
+from . import clients, footprint, growth, hotpath, overhead, report, stores, storms
 
 RESULTS = Path(__file__).with_name("results.json")
 DOCUMENT = Path(__file__).parents[1] / "docs" / "benchmarks.md"
 SCHEMA = 1
-LIBRARIES = ("finauth", "requests", "httpx", "httpx-auth", "authlib", "pyinstrument")
+LIBRARIES = (
+    "finauth",
+    "requests",
+    "httpx",
+    "httpx2",
+    "niquests",
+    "aiohttp",
+    "httpx-auth",
+    "authlib",
+    "pyinstrument",
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="fewer rounds and requests: a smoke run"
     )
     scale = QUICK if parser.parse_args(argv).quick else FULL
+    for package in clients.missing():
+        print(
+            f"benchmarks: {package} is not installed, so its clients are left out"
+            f" (pip install 'finauth[{package}]')",
+            flush=True,
+        )
     started = time.monotonic()
     results: dict[str, Any] = {"schema": SCHEMA, "meta": _meta(scale)}
     sections: dict[str, Callable[[], Any]] = {
@@ -76,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _meta(scale: Scale) -> dict[str, Any]:
+    left_out = clients.missing()
     return {
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -84,7 +101,8 @@ def _meta(scale: Scale) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "quick": scale == QUICK,
-        "versions": {name: metadata.version(name) for name in LIBRARIES},
+        "versions": {name: metadata.version(name) for name in LIBRARIES if name not in left_out},
+        "left_out": left_out,
     }
 
 

@@ -10,10 +10,11 @@ is the client and its auth alone), or over loopback HTTP.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -97,9 +98,19 @@ class Memo:
         self._delegate = emulator.httpx_transport().handler
         self._body = json.dumps({"ok": True, "path": API_PATH}).encode()
 
-    def httpx_transport(self) -> httpx.MockTransport:
-        """For httpx.Client and httpx.AsyncClient alike."""
-        return httpx.MockTransport(self._handle)
+    def httpx_transport(self, library: Any) -> Any:
+        """For the Client and AsyncClient of `library`, httpx or httpx2, alike."""
+
+        def handle(request: Any) -> Any:
+            authorization = request.headers.get("Authorization")
+            if self.known(request.url.path, authorization):
+                return library.Response(200, headers=_JSON, content=self._body)
+            response = self._delegate(request)
+            assert isinstance(response, httpx.Response)
+            self.learn(request.url.path, authorization, response.status_code)
+            return _rebuilt(library, response)
+
+        return library.MockTransport(handle)
 
     def requests_adapter(self) -> HTTPAdapter:
         return _Adapter(self)
@@ -127,17 +138,31 @@ class Memo:
             preload_content=False,
         )
 
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        authorization = request.headers.get("Authorization")
-        if self.known(request.url.path, authorization):
-            return httpx.Response(200, headers=_JSON, content=self._body)
-        response = self._delegate(request)
-        assert isinstance(response, httpx.Response)
-        self.learn(request.url.path, authorization, response.status_code)
-        return response
-
 
 _JSON = (("Content-Type", "application/json"),)
+
+
+def _served(library: Any, handler: Callable[[httpx.Request], Any]) -> Any:
+    """The emulator's httpx handler as `library`'s MockTransport."""
+
+    def handle(request: Any) -> Any:
+        response = handler(request)
+        assert isinstance(response, httpx.Response)
+        return _rebuilt(library, response)
+
+    return library.MockTransport(handle)
+
+
+def _rebuilt(library: Any, response: httpx.Response) -> Any:
+    """The emulator's httpx answer as `library` answers: itself for httpx, rebuilt for httpx2.
+
+    The emulator reads an httpx2 request as it reads httpx's: the two share their API.
+    """
+    if library is httpx:
+        return response
+    return library.Response(
+        response.status_code, headers=response.headers.multi_items(), content=response.content
+    )
 
 
 class _Adapter(HTTPAdapter):
@@ -209,12 +234,15 @@ class Site:
             session.mount(self.base_url, self.emulator.requests_adapter())
         return session
 
-    def httpx_options(self) -> dict[str, Any]:
-        """Keyword arguments for httpx.Client or httpx.AsyncClient reaching the site."""
+    def httpx_options(self, package: str = "httpx") -> dict[str, Any]:
+        """Keyword arguments for the Client or AsyncClient of `package`, httpx or httpx2,
+        reaching the site."""
+        library = importlib.import_module(package)
         if self._memo is not None:
-            return {"trust_env": False, "transport": self._memo.httpx_transport()}
+            return {"trust_env": False, "transport": self._memo.httpx_transport(library)}
         if self.where == IN_MEMORY:
-            return {"trust_env": False, "transport": self.emulator.httpx_transport()}
+            transport = _served(library, self.emulator.httpx_transport().handler)
+            return {"trust_env": False, "transport": transport}
         return {"trust_env": False}
 
     def finauth(self, stack: ExitStack | AsyncExitStack, **options: Any) -> FincruxJWTAuth:

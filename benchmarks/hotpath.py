@@ -25,7 +25,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 from . import peers
-from .clients import CLIENTS, FINAUTH, SESSIONS
+from .clients import CLIENTS, FINAUTH, SESSIONS, SYNC_PEERS
 from .emulator import BARE, PRODUCTION_LIKE_URL, BenchEmulator, Site
 from .timing import BASELINE
 
@@ -42,7 +42,9 @@ def run() -> dict[str, Any]:
     site = Site(BenchEmulator(), PRODUCTION_LIKE_URL, BARE)
     with ExitStack() as stack:
         sessions = {variant: build(site, stack) for variant, build in SESSIONS.items()}
-        clients = {variant: build(site, stack) for variant, build in CLIENTS.items()}
+        clients = {
+            variant: build(site, stack) for variant, build in {**CLIENTS, **SYNC_PEERS}.items()
+        }
         for session in sessions.values():
             session.get(site.url)  # the first token, fetched
         for client in clients.values():

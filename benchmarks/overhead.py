@@ -1,34 +1,25 @@
 """Overhead per request: each variant against a static `Authorization` header, same client class.
 
-Nine workloads: requests.Session, httpx.Client and httpx.AsyncClient, each
+Each client family (`clients.FAMILIES`) is timed on each transport it reaches:
 in memory (the emulator's adapter or MockTransport), in memory bare (the same
 behind a memo, so the client and its auth are all there is to time) and over
-loopback HTTP to an `EmulatorServer` keeping connections alive. The baseline
-sends a token that was valid all along; the auths find theirs cached after the
-warm-up, so what is timed is the common case: a valid token, read and attached.
+loopback HTTP to an `EmulatorServer` keeping connections alive. requests and
+httpx and httpx2, sync and async, reach all three; niquests and aiohttp, loopback
+only. The baseline sends a token that was valid all along; the auths find theirs
+cached after the warm-up, so what is timed is the common case: a valid token,
+read and attached.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, ExitStack
+from functools import partial
 from typing import Any
-
-import httpx
-import requests
 
 from finauth.testing import EmulatorServer
 
-from .clients import (
-    ASYNC_CLIENTS,
-    CLIENTS,
-    FINAUTH,
-    HAND_WRITTEN,
-    SESSIONS,
-    ClientFactory,
-    SessionFactory,
-)
+from .clients import FAMILIES, FINAUTH, HAND_WRITTEN, Family, factories, installed
 from .emulator import BARE, IN_MEMORY, LOOPBACK, PRODUCTION_LIKE_URL, BenchEmulator, Site
 from .timing import compare, interleave, timed, timed_async
 
@@ -51,29 +42,28 @@ def run(rounds: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
 
 
 def _workloads(site: Site, rounds: int, n: int) -> list[dict[str, Any]]:
+    """The rows of every installed client that reaches `site`."""
     return [
-        *_rows("requests", site, _synchronous(SESSIONS, site, n, rounds), n, rounds),
-        *_rows("httpx.Client", site, _synchronous(CLIENTS, site, n, rounds), n, rounds),
-        *_rows("httpx.AsyncClient", site, _async_clients(site, n, rounds), n, rounds),
+        row
+        for family in installed(FAMILIES)
+        if site.where in family.transports
+        for row in _rows(family.name, site, _samples(family, site, n, rounds), n, rounds)
     ]
 
 
-def _synchronous(
-    factories: Mapping[str, SessionFactory] | Mapping[str, ClientFactory],
-    site: Site,
-    n: int,
-    rounds: int,
-) -> dict[str, list[float]]:
-    """Samples per variant for a synchronous client family: requests or httpx.Client."""
+def _samples(family: Family, site: Site, n: int, rounds: int) -> dict[str, list[float]]:
+    """Samples per variant of `family`, side by side in interleaved rounds."""
+    if family.asynchronous:
+        return _async_samples(family, site, n, rounds)
     with ExitStack() as stack:
         contenders = [
-            timed(variant, _getter(factory(site, stack), site.url))
-            for variant, factory in factories.items()
+            timed(variant, partial(family.get, build(site, stack), site.url))
+            for variant, build in factories(family).items()
         ]
         return interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
 
 
-def _async_clients(site: Site, n: int, rounds: int) -> dict[str, list[float]]:
+def _async_samples(family: Family, site: Site, n: int, rounds: int) -> dict[str, list[float]]:
     loop = asyncio.new_event_loop()
     stack = AsyncExitStack()
     try:
@@ -81,25 +71,14 @@ def _async_clients(site: Site, n: int, rounds: int) -> dict[str, list[float]]:
             timed_async(
                 variant,
                 loop,
-                _async_getter(loop.run_until_complete(factory(site, stack)), site.url),
+                partial(family.get, loop.run_until_complete(build(site, stack)), site.url),
             )
-            for variant, factory in ASYNC_CLIENTS.items()
+            for variant, build in factories(family).items()
         ]
         return interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
     finally:
         loop.run_until_complete(stack.aclose())
         loop.close()
-
-
-def _getter(client: requests.Session | httpx.Client, url: str) -> Callable[[], int]:
-    return lambda: client.get(url).status_code
-
-
-def _async_getter(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[int]]:
-    async def get() -> int:
-        return (await client.get(url)).status_code
-
-    return get
 
 
 def _rows(

@@ -25,10 +25,17 @@ METHOD = """\
   client), in the same run. The *ratio* is the median, over the rounds, of each
   round's ratio; *µs added* is the difference of the medians, and *of medians* the
   ratio of the medians, a cross-check. The auths hold a valid cached token: this is
-  the common case. The *hand-written auth* sets that same header from an auth object
-  (a requests `AuthBase`, a two-line httpx `auth_flow`): the floor any `auth=` object
+  the common case. The *hand-written auth* sets that same header from an auth object,
+  the least each client takes: a requests `AuthBase` (the same callable for niquests),
+  a two-line `auth_flow` of httpx's or httpx2's `Auth`, and for aiohttp a middleware
+  that sets the header and awaits its handler. It is the floor any `auth=` object
   pays, against which SPEC §7 measures finauth (*finauth / hand-written auth*, the
   median of round-by-round ratios).
+- **Clients.** Every client finauth works with is a workload of its own, its three
+  variants built alike: requests, httpx.Client and httpx.AsyncClient, httpx2's two,
+  niquests' Session and aiohttp's ClientSession (where finauth is a client
+  middleware). A client that is not installed is left out of the run, which says
+  so; `nox -s bench` installs them all.
 - **Interleaved rounds.** Each round sends *n* requests per variant, one after the
   other, in an order rotated every round, so that a slow spell of the machine falls
   on every variant of that round alike and cancels out of its ratios. Each variant
@@ -41,17 +48,24 @@ METHOD = """\
   emulator already accepted at once, so that little but the client and its auth
   is timed: the strictest ratio, stricter than any transport a request meets, so
   it has no target and shows what is left to gain. *loopback*: HTTP/1.1 to an `EmulatorServer`
-  on 127.0.0.1, in the same process, connections kept alive.
+  on 127.0.0.1, in the same process, connections kept alive. httpx2 is served in memory
+  by its own `MockTransport`, with the emulator's answers rebuilt as httpx2's; niquests
+  and aiohttp have no in-memory transport that serves the emulator, so they are timed
+  over loopback only. aiohttp's timed request reads the body, as the others do.
 - **Peers.** httpx-auth's `OAuth2ResourceOwnerPasswordCredentials` (httpx only) and
   authlib's `OAuth2Session` / `OAuth2Client` / `AsyncOAuth2Client` with a password
   grant, against an RFC 6749 token endpoint the benchmarks' emulator adds. authlib's
-  client *is* the session, a subclass of the baseline's class.
-  Every variant renews 60 s before expiry.
+  client *is* the session, a subclass of the baseline's class; authlib 1.9 builds its
+  httpx clients on httpx2 when that is installed, so it then shows in httpx2's rows.
+  Neither has a niquests or aiohttp client. Every variant renews 60 s before expiry.
 - **Storms** release every worker at once (a barrier, an event, or two
   multiprocessing barriers) at a token already inside that 60 s margin, over
   loopback; token calls are counted at the emulator; the time runs from the
-  release until the last request has its answer. The last storm has the provider
-  refuse every token while the clients still think theirs valid.
+  release until the last request has its answer. Threads share each synchronous
+  client, asyncio tasks each async one (aiohttp's session among them); the
+  processes each have an httpx.Client (authlib's own class). The last storm has
+  the provider refuse every token while the synchronous clients still think
+  theirs valid.
 - **Memory** is from tracemalloc, a mean over a thousand auth objects; **import
   time** is what a user's first import line adds once requests and httpx are
   imported, from `python -X importtime` and the wall time of `python -c`.
@@ -76,7 +90,8 @@ def render(results: dict[str, Any]) -> str:
         f" ({', '.join(f'{name} {took:.0f} s' for name, took in meta['section_seconds'].items())})."
         + (" **Quick smoke run: not for the record.**" if meta["quick"] else ""),
         f"Versions: {', '.join(f'{name} {v}' for name, v in meta['versions'].items())}."
-        " Regenerate with `nox -s bench`.",
+        + _left_out(meta["left_out"])
+        + " Regenerate with `nox -s bench`.",
         "",
         *summary(results),
         "",
@@ -103,10 +118,17 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f"{_target(row, '; target ≤ {:.2f}x {}', 'holds', '**does not hold**')}; "
                 f"{row['ratio_to_hand_written']:.3f}x a {HAND_WRITTEN}."
             )
-    for storm in _grouped(results["storms"], "storm"):
+    for storm in _grouped(results["storms"], "storm", "client"):
         counts = ", ".join(f"{row['variant']} {row['token_calls']}" for row in storm)
-        lines.append(f"- {storm[0]['storm']}: token calls: {counts}.")
+        lines.append(f"- {storm[0]['storm']}, {storm[0]['client']}: token calls: {counts}.")
     return lines
+
+
+def _left_out(packages: list[str]) -> str:
+    """The clients this run could not time, named in the header."""
+    if not packages:
+        return ""
+    return f" Left out, not installed: {', '.join(packages)}."
 
 
 def _overhead(rows: list[dict[str, Any]]) -> list[str]:
@@ -158,14 +180,15 @@ def _storms(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Storms",
         "",
-        "| storm | variant | token calls | succeeded | failed | until all answered"
+        "| storm | client | variant | token calls | succeeded | failed | until all answered"
         " | log records ≥ WARNING |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         errors = ", ".join(f"{error} x {count}" for error, count in row["errors"].items())
         lines.append(
-            f"| {row['storm']} | {row['variant']} | {row['token_calls']} | {row['succeeded']} | "
+            f"| {row['storm']} | {row['client']} | {row['variant']} | {row['token_calls']} | "
+            f"{row['succeeded']} | "
             f"{row['failed']}{f' ({errors})' if errors else ''} | {row['seconds'] * 1000:.0f} ms"
             f" | {row['log_warnings']} |"
         )
@@ -225,7 +248,8 @@ def _hotpath(hot: dict[str, Any]) -> list[str]:
         "",
         "The auth's own work per request with a valid cached token, timed without a client"
         " (requests: `auth(prepared)` and the response hooks it registers, preparation"
-        " deducted; httpx: one pass of the auth flow):",
+        " deducted; httpx: one pass of the auth flow, authlib's being httpx2's when"
+        " httpx2 is installed):",
         "",
         *(
             f"- {client}: "

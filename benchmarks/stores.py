@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from cryptography.fernet import Fernet
 
 from finauth import FileTokenStore, MemoryTokenStore, RedisTokenStore, Token, TokenStore
 
+from .clients import FAMILIES
 from .emulator import IN_MEMORY, PRODUCTION_LIKE_URL, BenchEmulator, Site
-from .overhead import _getter
 from .redis_server import redis_server
 from .timing import compare, interleave, timed
 
@@ -63,7 +64,8 @@ def run(rounds: int, n: int) -> list[dict[str, Any]]:
             auth.login()
             store.calls = 0  # from here on, every token is cached and valid
             client = stack.enter_context(httpx.Client(auth=auth, **site.httpx_options()))
-            contenders.append(timed(name, _getter(client, site.url)))
+            get = partial(FAMILIES["httpx.Client"].get, client, site.url)
+            contenders.append(timed(name, get))
         samples = interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
         sent = n * (rounds + 1)  # the warm-up's requests and every round's
         return [

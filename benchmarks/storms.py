@@ -7,7 +7,10 @@ has lived half its life (finauth renews no earlier, R14) it is inside the margin
 all of them. The emulator then goes back to hour-long tokens and the workers are
 released together, over loopback HTTP.
 Counts are taken at the emulator: logins and refreshes for finauth, OAuth2
-grants for the peers.
+grants for the peers. Every installed client has its storm: threads sharing a
+synchronous client, asyncio tasks sharing an async one (aiohttp's session
+included); the processes' storms are httpx.Client's (authlib's own, which is httpx2's when that
+is installed).
 
 A last storm has the provider refuse every access token while the clients still
 think theirs valid, which only a re-send after a 401 (R4) recovers from.
@@ -22,9 +25,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -37,7 +41,18 @@ from finauth import FileTokenStore, RedisTokenStore
 from finauth.testing import EmulatorServer
 
 from . import peers
-from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH, HAND_WRITTEN, MARGIN, ClientFactory
+from .clients import (
+    FAMILIES,
+    FINAUTH,
+    HAND_WRITTEN,
+    MARGIN,
+    PEERS_BUILT_ON,
+    SYNC_PEERS,
+    Factory,
+    Family,
+    factories,
+    installed,
+)
 from .emulator import LOOPBACK, BenchEmulator, Site
 from .redis_server import redis_server
 from .timing import BASELINE
@@ -98,48 +113,58 @@ def run() -> list[dict[str, Any]]:
     emulator = BenchEmulator()
     with EmulatorServer(emulator) as server:
         site = Site(emulator, server.base_url, LOOPBACK)
-        rows = [_thread_storm(site, variant, build) for variant, build in _auths(CLIENTS)]
-        rows += [
-            asyncio.run(_task_storm(site, variant, build))
-            for variant, build in _auths(ASYNC_CLIENTS)
-        ]
+        rows = []
+        for family in installed(FAMILIES):
+            storm = _task_storm if family.asynchronous else _thread_storm
+            rows += [storm(site, family, variant, build) for variant, build in _auths(family)]
         rows += _process_storms(site)
-        rows += [_revoked_storm(site, variant, build) for variant, build in _auths(CLIENTS)]
-        return rows
+        return rows + [
+            _revoked_storm(site, family, variant, build)
+            for family in installed(FAMILIES)
+            if not family.asynchronous
+            for variant, build in _auths(family)
+        ]
 
 
-def _auths(factories: dict[str, Any]) -> list[tuple[str, Any]]:
+def _auths(family: Family) -> list[tuple[str, Factory]]:
     """finauth's and the peers' factories: the static header, set on the client or by a
     hand-written auth, has no token to renew."""
     static = (BASELINE, HAND_WRITTEN)
-    return [(variant, build) for variant, build in factories.items() if variant not in static]
+    return [
+        (variant, build) for variant, build in factories(family).items() if variant not in static
+    ]
 
 
-def _thread_storm(site: Site, variant: str, build: ClientFactory) -> dict[str, Any]:
+def _thread_storm(site: Site, family: Family, variant: str, build: Factory) -> dict[str, Any]:
     with ExitStack() as stack:
         site.emulator.token_ttl = EXPIRING_TTL
         client = build(site, stack)
-        client.get(site.url)
+        family.get(client, site.url)
         site.emulator.token_ttl = FRESH_TTL
         time.sleep(AGE)
         before = site.emulator.token_calls
         with _complaints() as heard:
-            start, finished = _release_threads(lambda: client.get(site.url).status_code)
+            start, finished = _release_threads(partial(family.get, client, site.url))
         calls = site.emulator.token_calls - before
-        return _row(f"{THREADS} threads", variant, calls, start, finished, heard.count)
+        storm = f"{THREADS} threads"
+        return _row(storm, family.name, variant, calls, start, finished, heard.count)
 
 
-def _revoked_storm(site: Site, variant: str, build: ClientFactory) -> dict[str, Any]:
+def _task_storm(site: Site, family: Family, variant: str, build: Factory) -> dict[str, Any]:
+    return asyncio.run(_tasks(site, family, variant, build))
+
+
+def _revoked_storm(site: Site, family: Family, variant: str, build: Factory) -> dict[str, Any]:
     with ExitStack() as stack:
         client = build(site, stack)
-        client.get(site.url)  # an hour-long token, which the provider is about to refuse
+        family.get(client, site.url)  # an hour-long token, which the provider is about to refuse
         site.emulator.expire_tokens()
         before = site.emulator.token_calls
         with _complaints() as heard:
-            start, finished = _release_threads(lambda: client.get(site.url).status_code)
+            start, finished = _release_threads(partial(family.get, client, site.url))
         storm = f"{THREADS} threads, token refused by the provider"
         calls = site.emulator.token_calls - before
-        return _row(storm, variant, calls, start, finished, heard.count)
+        return _row(storm, family.name, variant, calls, start, finished, heard.count)
 
 
 def _release_threads(send: Callable[[], int]) -> tuple[float, list[Finish]]:
@@ -161,15 +186,11 @@ def _release_threads(send: Callable[[], int]) -> tuple[float, list[Finish]]:
     return start, finished
 
 
-async def _task_storm(
-    site: Site,
-    variant: str,
-    build: Callable[[Site, AsyncExitStack], Awaitable[httpx.AsyncClient]],
-) -> dict[str, Any]:
+async def _tasks(site: Site, family: Family, variant: str, build: Factory) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         site.emulator.token_ttl = EXPIRING_TTL
         client = await build(site, stack)
-        await client.get(site.url)
+        await family.get(client, site.url)
         site.emulator.token_ttl = FRESH_TTL
         await asyncio.sleep(AGE)
         before = site.emulator.token_calls
@@ -178,7 +199,7 @@ async def _task_storm(
         async def worker() -> Finish:
             await go.wait()
             try:
-                status = (await client.get(site.url)).status_code
+                status: int = await family.get(client, site.url)
             except Exception as error:  # a peer's failure is a result, not a crash
                 return _failed(error)
             return _answered(status)
@@ -190,7 +211,8 @@ async def _task_storm(
             go.set()
             finished = await asyncio.wait_for(asyncio.gather(*workers), WAIT)
         calls = site.emulator.token_calls - before
-        return _row(f"{TASKS} asyncio tasks", variant, calls, start, finished, heard.count)
+        storm = f"{TASKS} asyncio tasks"
+        return _row(storm, family.name, variant, calls, start, finished, heard.count)
 
 
 def _process_storms(site: Site) -> list[dict[str, Any]]:
@@ -233,7 +255,8 @@ def _process_storm(site: Site, variant: str, shared: str) -> dict[str, Any]:
             worker.join(WAIT)
     calls = site.emulator.token_calls - before
     complaints = sum(finish.complaints for finish in finished)
-    return _row(f"{PROCESSES} processes", variant, calls, start, finished, complaints)
+    client = f"{PEERS_BUILT_ON.get(variant, 'httpx')}.Client"
+    return _row(f"{PROCESSES} processes", client, variant, calls, start, finished, complaints)
 
 
 def process_worker(
@@ -270,7 +293,9 @@ def _process_client(variant: str, site: Site, stack: ExitStack, shared: str) -> 
         store = FileTokenStore(shared) if variant == FILE_STORE else RedisTokenStore(shared)
         auth = site.finauth(stack, refresh_margin=MARGIN, store=store)
         return stack.enter_context(httpx.Client(auth=auth, **site.httpx_options()))
-    client = CLIENTS[peers.HTTPX_AUTH if variant == JSON_CACHE else variant](site, stack)
+    client: httpx.Client = SYNC_PEERS[peers.HTTPX_AUTH if variant == JSON_CACHE else variant](
+        site, stack
+    )
     if variant == JSON_CACHE:
         OAuth2.token_cache = JsonTokenFileCache(Path(shared, "tokens.json"))
     return client
@@ -294,6 +319,7 @@ def _failed(error: Exception) -> Finish:
 
 def _row(
     storm: str,
+    client: str,
     variant: str,
     token_calls: int,
     start: float,
@@ -303,6 +329,7 @@ def _row(
     errors = Counter(finish.error for finish in finished if finish.error is not None)
     return {
         "storm": storm,
+        "client": client,
         "variant": variant,
         "token_calls": token_calls,
         "succeeded": len(finished) - sum(errors.values()),
