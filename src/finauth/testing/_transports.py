@@ -1,4 +1,5 @@
-"""Serving an emulator in-process: to httpx via MockTransport, to requests via an adapter."""
+"""Serving an emulator in-process: to httpx and httpx2 via MockTransport, to requests via an
+adapter (niquests' adapters are in `_niquests`, aiohttp's connections in `_aiohttp`)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,27 @@ import io
 from collections.abc import Callable, Mapping
 from email.message import Message
 from http import HTTPStatus
+from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
-from urllib3._collections import HTTPHeaderDict
 
 from ._emulator import Call, Emulator, Reply
 
 
-def httpx_handler(emulator: Emulator) -> Callable[[httpx.Request], httpx.Response]:
-    def handle(request: httpx.Request) -> httpx.Response:
+def httpx_handler(emulator: Emulator, library: ModuleType = httpx) -> Callable[[Any], Any]:
+    """A MockTransport handler for `library`, httpx or httpx2: the two have the same API, and
+    each wants responses of its own classes. The emulator reads headers as httpx's."""
+
+    def handle(request: Any) -> Any:
         path, _, query = request.url.raw_path.decode("ascii").partition("?")
-        call = Call(request.method, path, query, httpx.Headers(request.headers), request.read())
-        reply = emulator.handle(call)
-        return httpx.Response(reply.status, headers=list(reply.headers), content=reply.body)
+        headers = httpx.Headers(request.headers.multi_items())
+        reply = emulator.handle(Call(request.method, path, query, headers, request.read()))
+        return library.Response(reply.status, headers=list(reply.headers), content=reply.body)
 
     return handle
 
@@ -43,18 +48,16 @@ class EmulatorAdapter(HTTPAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        parts = urlsplit(request.url or "")
-        headers = httpx.Headers(dict(request.headers))
-        reply = self.emulator.handle(
-            Call(
-                request.method or "GET",
-                parts.path or "/",
-                parts.query,
-                headers,
-                _read(request.body),
-            )
-        )
+        reply = self.emulator.handle(prepared_call(request))
         return self.build_response(request, _urllib3_response(reply))
+
+
+def prepared_call(request: Any) -> Call:
+    """The Call of a prepared request of requests or niquests."""
+    parts = urlsplit(request.url or "")
+    headers = httpx.Headers(dict(request.headers))
+    body = _read(request.body)
+    return Call(request.method or "GET", parts.path or "/", parts.query, headers, body)
 
 
 def _read(body: object) -> bytes:
@@ -87,21 +90,28 @@ class _Original:
         pass
 
 
-def _urllib3_response(reply: Reply) -> HTTPResponse:
-    headers = HTTPHeaderDict()
-    for name, value in reply.headers:
-        headers.add(name, value)
-    headers["Content-Length"] = str(len(reply.body))
-    try:
-        reason: str | None = HTTPStatus(reply.status).phrase
-    except ValueError:
-        reason = None
-    return HTTPResponse(
+def _urllib3_response(reply: Reply, response_class: type[Any] = HTTPResponse) -> Any:
+    """`reply` as the urllib3 response `response_class` (urllib3's, or urllib3-future's sync
+    or async one, which niquests uses: the same arguments make each)."""
+    return response_class(
         body=io.BytesIO(reply.body),
-        headers=headers,
+        headers=framed_headers(reply),
         status=reply.status,
-        reason=reason,
+        reason=reason_of(reply.status),
         version=11,
         preload_content=False,
-        original_response=_Original(reply.headers),  # type: ignore[arg-type]
+        original_response=_Original(reply.headers),
     )
+
+
+def framed_headers(reply: Reply) -> list[tuple[str, str]]:
+    """The headers of `reply`, repeated ones apart, with its Content-Length."""
+    headers = [(name, value) for name, value in reply.headers if name.lower() != "content-length"]
+    return [*headers, ("Content-Length", str(len(reply.body)))]
+
+
+def reason_of(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None

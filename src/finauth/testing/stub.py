@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-import httpx
 import requests
 
 from .._auth import LoginAuth
 from .._origin import Origin, origin_of
 from ._catalog import EMULATORS
 from ._emulator import AuthKind, Call, Change, Emulator, UnmatchedRequest
+from ._transports import httpx_handler
 
 
 class Stub:
@@ -49,6 +51,7 @@ class Stub:
         self.transport = emulator.httpx_transport()
         self.registered: set[str] = set()
         """Client families ("requests", "httpx") a registered mock answers for this stub."""
+        self._answers: dict[str, Any] = {"requests": self.adapter, "httpx": self.transport}
 
     def __getattr__(self, name: str) -> Any:
         emulator = self.__dict__.get("emulator")  # absent while copy or pickle rebuild a stub
@@ -136,6 +139,13 @@ class Stub:
         return self.emulator.calls
 
     # -- answering -------------------------------------------------------------------------
+    def answer(self, family: str) -> Any:
+        """The adapter or transport answering this stub's origin for the client `family`
+        ("requests", "httpx", "httpx2", ...), made of that client's classes when first asked."""
+        if family not in self._answers:
+            self._answers[family] = _ANSWERS[family](self.emulator)
+        return self._answers[family]
+
     def start(self) -> Stub:
         _hooks.add(self)
         return self
@@ -248,6 +258,32 @@ def _responses_route(pattern: re.Pattern[str], callback: Callable[..., Any]) -> 
     return StubRoute("GET", pattern, callback=callback)
 
 
+def _httpx2_transport(emulator: Emulator) -> Any:
+    import httpx2
+
+    return httpx2.MockTransport(httpx_handler(emulator, httpx2))
+
+
+def _niquests_adapter(emulator: Emulator) -> Any:
+    from ._niquests import NiquestsAdapter
+
+    return NiquestsAdapter(emulator)
+
+
+def _niquests_async_adapter(emulator: Emulator) -> Any:
+    from ._niquests import AsyncNiquestsAdapter
+
+    return AsyncNiquestsAdapter(emulator)
+
+
+_ANSWERS: dict[str, Callable[[Emulator], Any]] = {
+    "httpx2": _httpx2_transport,
+    "niquests": _niquests_adapter,
+    "niquests-async": _niquests_async_adapter,
+}
+"""How a stub makes its answer for each client it does not depend on, when first asked."""
+
+
 def stub_options(emulator: type[Emulator]) -> set[str]:
     """What a stub of `emulator` can be given, besides `base_url`: its account and token_ttl."""
     parameters = inspect.signature(emulator.__init__).parameters
@@ -257,20 +293,74 @@ def stub_options(emulator: type[Emulator]) -> set[str]:
     return {"token_ttl", *named, *emulator().credentials()} - {"prefix"}
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a client chooses how to send: `owner.name` of package `package`, and the hook
+    that makes, from what is there, the function answering a stub's origin in its place."""
+
+    package: str
+    owner: str
+    name: str
+    hook: Callable[[Callable[..., Any]], Callable[..., Any]]
+
+    def owner_class(self) -> type | None:
+        """The owner, if its package is imported: a client is never imported for a stub."""
+        module = sys.modules.get(self.package)
+        return None if module is None else cast(type, getattr(module, self.owner))
+
+
+def _choosing(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A hook for a client's choice of adapter or transport for a URL: a stub's own answer
+    for its origin, what the client would have chosen for any other."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def hook(client: Any, url: Any) -> Any:
+            stub = _hooks.stub_for(url, family)
+            return stub.answer(family) if stub is not None else original(client, url)
+
+        return hook
+
+    return make
+
+
+def _aiohttp_hook(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A hook made by `_aiohttp.<name>`, a module imported once aiohttp is."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        from . import _aiohttp
+
+        hook: Callable[..., Any] = getattr(_aiohttp, name)(original, _hooks.stub_for)
+        return hook
+
+    return make
+
+
+def _on_top_again(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A hook for `aioresponses.start`, whose patch of `ClientSession._request` would
+    answer (and refuse) a stub's origin there: the stub's hook goes back on top of it.
+    When aioresponses stops, it puts back what it replaced."""
+
+    def start(mock: Any) -> None:
+        original(mock)
+        _hooks.outermost()
+
+    return start
+
+
 class _Hooks:
     """The client hooks every active stub shares."""
 
     def __init__(self) -> None:
         self._stubs: list[Stub] = []
-        self._lock = threading.Lock()
-        self._mine: dict[tuple[type, str], Callable[..., Any]] = {}
+        self._lock = threading.RLock()
+        self._mine: set[Callable[..., Any]] = set()
 
     def add(self, stub: Stub) -> None:
         with self._lock:
             if any(active.origin == stub.origin for active in self._stubs):
                 raise ValueError(f"a stub already answers {stub.base_url}")
             self._stubs.append(stub)
-            self._outermost()
+            self.outermost()
 
     def remove(self, stub: Stub) -> None:
         with self._lock:
@@ -291,37 +381,41 @@ class _Hooks:
             None,
         )
 
-    def _outermost(self) -> None:
-        """Hook each client where it chooses how to send, on top of whatever is there.
+    def outermost(self) -> None:
+        """Hook each imported client where it chooses how to send, on top of whatever is
+        there.
 
         Done at every start: a mock that patched the same place before this stub
         started is wrapped, so the stub still sees its requests first; one that
-        put back an earlier function since is wrapped again. Hooks are never
-        taken out, since another library may have wrapped them meanwhile; with
-        no stub active they hand every request on.
+        put back an earlier function since is wrapped again, and one of the stub's
+        own hooks is left as it is. Hooks are never taken out, since another library
+        may have wrapped them meanwhile; with no stub active they hand every request on.
         """
-        places = (
-            (requests.Session, "get_adapter", "requests", "adapter"),
-            (httpx.Client, "_transport_for_url", "httpx", "transport"),
-            (httpx.AsyncClient, "_transport_for_url", "httpx", "transport"),
-        )
-        for owner, name, family, answer in places:
-            current = owner.__dict__[name]
-            if current is self._mine.get((owner, name)):
-                continue
-            hook = self._hook(current, family, answer)
-            setattr(owner, name, hook)
-            self._mine[owner, name] = hook
-
-    def _hook(self, original: Callable[..., Any], family: str, answer: str) -> Callable[..., Any]:
-        def hook(client: Any, url: Any) -> Any:
-            stub = self.stub_for(url, family)
-            return getattr(stub, answer) if stub is not None else original(client, url)
-
-        return hook
+        with self._lock:
+            for place in PLACES:
+                owner = place.owner_class()
+                if owner is None or owner.__dict__[place.name] in self._mine:
+                    continue
+                hook = place.hook(owner.__dict__[place.name])
+                setattr(owner, place.name, hook)
+                self._mine.add(hook)
 
 
 _hooks = _Hooks()
+
+PLACES = (
+    _Place("requests", "Session", "get_adapter", _choosing("requests")),
+    _Place("httpx", "Client", "_transport_for_url", _choosing("httpx")),
+    _Place("httpx", "AsyncClient", "_transport_for_url", _choosing("httpx")),
+    _Place("httpx2", "Client", "_transport_for_url", _choosing("httpx2")),
+    _Place("httpx2", "AsyncClient", "_transport_for_url", _choosing("httpx2")),
+    _Place("niquests", "Session", "get_adapter", _choosing("niquests")),
+    _Place("niquests", "AsyncSession", "get_adapter", _choosing("niquests-async")),
+    _Place("aiohttp", "TCPConnector", "_create_connection", _aiohttp_hook("connecting")),
+    _Place("aiohttp", "ClientSession", "_request", _aiohttp_hook("requesting")),
+    _Place("aioresponses", "aioresponses", "start", _on_top_again),
+)
+"""Every place a stub hooks, in each client package the process has imported."""
 
 
 def report_unmatched(error: BaseException | None) -> None:
