@@ -41,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo",
         help="run every provider with every client against local emulators; exit 1 if any fails",
-        description="Start each provider's emulator on 127.0.0.1 and walk it through requests, "
-        "httpx and httpx async: login, a protected call, renewal before expiry, and recovery "
-        "of a revoked token. Exit status 0 only if every cell passes.",
+        description="Start each provider's emulator on 127.0.0.1 and walk it through every "
+        "client: requests, httpx and httpx async, and, where installed, httpx2 and niquests "
+        "(each sync and async) and aiohttp (a client not installed is skipped, with a note): "
+        "login, a protected call, renewal before expiry, and recovery of a revoked token. "
+        "Exit status 0 only if every cell that ran passes.",
     )
     sandbox = commands.add_parser(
         "sandbox",

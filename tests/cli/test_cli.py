@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +23,8 @@ from finauth.testing import FincruxEmulator
 from finauth.testing.fincrux import SEARCH_PATH
 from sandbox_process import FINAUTH, STARTUP, Sandbox, environment, exports, three_free_ports
 
-CLIENTS = ("requests", "httpx", "httpx-async")
+CLIENTS = _demo.ALL_CLIENTS
+"""Every client: the tests install the optional ones too."""
 PROVIDERS = ("Fincrux", "Finvera", "FinHub")
 HEADER = re.compile(r"^provider\s+client\s+logins\s+refreshes\s+re-sends\s+result\s*$", re.M)
 TIMEOUT = 60.0
@@ -49,16 +50,17 @@ def row(output: str, provider: str, client: str) -> re.Match[str]:
     return match
 
 
-def assert_all_pass(output: str) -> None:
+def assert_all_pass(output: str, clients: Sequence[str] = CLIENTS) -> None:
     assert HEADER.search(output), output
     for provider in PROVIDERS:
-        for client in CLIENTS:
+        for client in clients:
             logins, refreshes, resends, result = row(output, provider, client).groups()
-            assert result.strip() == "pass"
+            assert result.strip() == "pass", (provider, client, result)
             # the scenario: one login, a refresh before expiry, a revocation answered 401,
             # a refused refresh, and a new login
             assert (logins, refreshes, resends) == ("2", "2", "1")
-    assert "9 of 9 cells passed." in output
+    cells = len(PROVIDERS) * len(clients)
+    assert f"{cells} of {cells} cells passed." in output
 
 
 # -- demo ------------------------------------------------------------------------------------
@@ -70,7 +72,8 @@ def test_demo_command_passes_every_cell() -> None:
     assert "Traceback" not in finished.stderr
     lines = finished.stdout.splitlines()
     header_at = next(i for i, line in enumerate(lines) if HEADER.match(line))
-    header, *rows = lines[header_at : header_at + 10]
+    header, *rows = lines[header_at : header_at + 1 + len(PROVIDERS) * len(CLIENTS)]
+    assert "Skipped" not in finished.stdout  # every client is installed
     # a table: every row's columns start where the header's do
     for column in ("client", "logins", "refreshes", "re-sends", "result"):
         start = header.index(column)
@@ -121,7 +124,7 @@ def test_a_failing_cell_fails_the_demo() -> None:
         assert "LoginError" in result
         assert "not-the-password" not in result  # R10, even in the demo's table
         assert logins == "1"
-    assert "0 of 3 cells passed." in output
+    assert f"0 of {len(CLIENTS)} cells passed." in output
 
 
 def test_a_cell_failing_an_expectation_names_it() -> None:
@@ -146,7 +149,7 @@ def test_one_failing_provider_fails_the_whole_demo() -> None:
     for client in CLIENTS:
         assert row(output, "Fincrux", client).group(4).strip() == "pass"
         assert row(output, "Broken", client).group(4).startswith("FAIL: ")
-    assert "3 of 6 cells passed." in output
+    assert f"{len(CLIENTS)} of {2 * len(CLIENTS)} cells passed." in output
 
 
 def test_run_cell_reports_rather_than_raises() -> None:
@@ -157,6 +160,77 @@ def test_run_cell_reports_rather_than_raises() -> None:
     assert any("LoginError" in problem for problem in failed.problems)
     assert passed.passed is True
     assert passed.problems == ()
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("case", _demo.CASES, ids=PROVIDERS)
+def test_every_client_passes_every_provider(case: _demo.Case, client: str) -> None:
+    cell = _demo.run_cell(case, client)
+
+    assert cell.problems == ()
+    assert (cell.logins, cell.refreshes, cell.resends) == (2, 2, 1)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_every_client_is_installed_here(client: str) -> None:
+    """The rows above ran: none was skipped for a package the tests did not install."""
+    assert _demo.installed(client)
+
+
+NOT_INSTALLED = """
+import sys
+
+# None in sys.modules is what an absent package is to `import` (ModuleNotFoundError) and
+# to importlib.util.find_spec (None); finauth must not import it before the demo looks.
+sys.modules.update(dict.fromkeys(sys.argv[1:]))
+from finauth.cli import main
+
+sys.exit(main(["demo"]))
+"""
+"""`python -c NOT_INSTALLED PACKAGE...`: `finauth demo` where those packages are absent."""
+
+
+def demo_without(*packages: str) -> subprocess.CompletedProcess[str]:
+    """`finauth demo` run in a process of its own, where `packages` are not installed."""
+    return subprocess.run(
+        [sys.executable, "-c", NOT_INSTALLED, *packages],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=environment(),
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "missing", [("httpx2",), ("niquests",), ("aiohttp",), ("httpx2", "niquests", "aiohttp")]
+)
+def test_a_client_not_installed_is_skipped_with_a_note(missing: tuple[str, ...]) -> None:
+    finished = demo_without(*missing)
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    output = finished.stdout
+    ran = [client for client in CLIENTS if _demo.package_of(client) not in missing]
+    assert_all_pass(output, ran)
+    assert f"3 provider(s) x {len(ran)} clients" in output
+    for package in missing:
+        kinds = " and ".join(c for c in CLIENTS if _demo.package_of(c) == package)
+        note = f'Skipped {kinds}: {package} is not installed (pip install ".[{package}]" '
+        assert note in output, output
+        for client in CLIENTS:
+            if _demo.package_of(client) == package:
+                shown = rf"^({'|'.join(PROVIDERS)})\s+{re.escape(client)}\s"
+                assert not re.search(shown, output, re.M), output
+    assert "Traceback" not in finished.stderr, finished.stderr
+
+
+def test_the_command_line_page_shows_the_demo_without_optional_clients() -> None:
+    finished = demo_without("httpx2", "niquests", "aiohttp")
+
+    page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    shown = re.search(r"^## The demo\n.*?^```text\n(.*?)^```$", page, re.M | re.S)
+    assert shown is not None, "docs/cli.md shows no demo output"
+    assert finished.stdout.endswith(shown.group(1)), finished.stdout
 
 
 def test_cli_exits_1_when_a_cell_fails(

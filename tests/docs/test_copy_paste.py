@@ -1,7 +1,8 @@
 """The README's and each quickstart's path from `finauth sandbox` to an authenticated call,
 walked by copy and paste: the commands and programs are taken from the Markdown as
 written, run in processes of their own against a real `finauth sandbox`, and what the
-pages say the sandbox prints is what it prints.
+pages say the sandbox prints is what it prints. The clients page's programs run against
+it too, and the README's first command installs every client the demo shows.
 
 The pages use ports 8400 to 8402; the tests move them to free ones, and change nothing else.
 """
@@ -13,15 +14,20 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
+from finauth._demo import ALL_CLIENTS, package_of
+from finauth.testing._clients import OPTIONAL_CLIENT_KINDS
 from sandbox_process import Sandbox, environment, exports, three_free_ports
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 QUICKSTARTS = sorted((ROOT / "docs" / "quickstart").glob("*.md"))
+CLIENTS_PAGE = ROOT / "docs" / "clients.md"
 PROVIDERS = ("Fincrux", "Finvera", "FinHub")
 DOC_PORT = 8400
 RUN_TIMEOUT = 60
@@ -113,6 +119,49 @@ def test_readme_goes_from_the_sandbox_to_an_authenticated_call(walk: Walk) -> No
     # `finauth get --json`, then the program's print: the same search answered twice
     assert output.count('"query": "RELIANCE"') == 1, output
     assert output.count("'query': 'RELIANCE'") == 1, output
+
+
+def test_readme_opens_with_the_demo_of_every_client_and_the_checks() -> None:
+    demo, checks = fenced(README.read_text(), "sh")[0].strip().splitlines()
+
+    assert demo == 'pip install ".[clients]" && finauth demo'
+    assert checks == 'pip install "nox[uv]" && nox'
+    (extra,) = re.findall(r'pip install "\.\[(\w+)\]"', demo)
+    needed = {package_of(kind) for kind in OPTIONAL_CLIENT_KINDS}
+    assert needed <= installed_by(extra), f".[{extra}] leaves out some of {sorted(needed)}"
+
+
+def installed_by(extra: str) -> set[str]:
+    """The packages `pip install ".[extra]"` adds, by finauth's metadata as installed."""
+    requirements = map(Requirement, metadata.requires("finauth") or [])
+    return {
+        requirement.name
+        for requirement in requirements
+        if requirement.marker is not None and requirement.marker.evaluate({"extra": extra})
+    }
+
+
+CLIENT_PROGRAMS = [
+    pytest.param(program, id=re.sub(r"\W+", "-", heading.strip().lower()))
+    for heading, text in re.findall(
+        r"^## (.+?)\n(.*?)(?=^## |\Z)", CLIENTS_PAGE.read_text(), re.M | re.S
+    )
+    for program in fenced(text, "python")
+]
+
+
+@pytest.mark.parametrize("program", CLIENT_PROGRAMS)
+def test_clients_page_program_runs_against_the_sandbox(walk: Walk, program: str) -> None:
+    output = walk.run(
+        [sys.executable, "-c"], source=program, exported=exports(walk.printed["Fincrux"])
+    )
+
+    assert output.count("'query': 'RELIANCE'") == program.count("print("), output
+
+
+def test_the_clients_page_has_a_program_per_client() -> None:
+    """A section per client kind, named as the demo names it ("niquests async")."""
+    assert sorted(str(param.id) for param in CLIENT_PROGRAMS) == sorted(ALL_CLIENTS)
 
 
 @pytest.mark.parametrize("page", QUICKSTARTS, ids=[page.stem for page in QUICKSTARTS])
