@@ -16,7 +16,14 @@ THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 RUNTIME = ("requests", "httpx", "pyjwt", "anyio", "filelock", "idna")
 """finauth's own dependencies, held at their lowest declared versions by tests-lowest."""
 
-nox.options.sessions = ["lint", "typecheck", f"tests-{THIS_PYTHON}", "tests-lowest", "docs"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    f"tests-{THIS_PYTHON}",
+    "tests-niquests",
+    "tests-lowest",
+    "docs",
+]
 nox.options.reuse_existing_virtualenvs = True
 # `nox -s tests` runs every interpreter in PYTHONS this machine has, and lists the rest
 # as skipped rather than failing on them (nox's default under CI).
@@ -49,10 +56,13 @@ def select_pyenv_pythons() -> None:
 select_pyenv_pythons()
 
 
-PARALLEL = ("-n", "2", "--ignore=tests/soak")
+NIQUESTS_ONLY = "--ignore=tests/clients/test_niquests_async.py"
+"""The niquests tests outside the client matrix, which `-m niquests` selects."""
+PARALLEL = ("-n", "2", "--ignore=tests/soak", NIQUESTS_ONLY, "-m", "not niquests")
 """The suite but the soak, on both cores of the machines it runs on: most of it waits on
-sockets. The soak measures load, so it runs alone (`tests/soak`)."""
-LOWEST = (*PARALLEL, "--ignore=tests/docs", "-m", "not load")
+sockets. The soak measures load, so it runs alone (`tests/soak`); niquests replaces
+urllib3 under requests, so its tests run apart (`tests-niquests`)."""
+LOWEST = (*PARALLEL[:-2], "--ignore=tests/docs", "-m", "not load and not niquests")
 """What the lowest versions must pass: the suite but the soak, the docs' own checks and
 the tests of scale, which check load, not versions (the main run has them)."""
 
@@ -66,6 +76,17 @@ def tests(session: nox.Session) -> None:
         return
     session.run("pytest", *PARALLEL)
     session.run("pytest", "tests/soak")
+
+
+@nox.session(name="tests-niquests")
+def tests_niquests(session: nox.Session) -> None:
+    """niquests, sync and async, in an environment of its own: its urllib3-future takes the
+    place of urllib3 there, under requests too, so requests runs again on it."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests-niquests"))
+    args = session.posargs or ("-n", "2", "-m", "urllib3", "tests/clients", "tests/plugin")
+    session.run("pytest", *args)
+    if not session.posargs:
+        session.run("pytest", "tests/clients/test_niquests_async.py")
 
 
 @nox.session(name="tests-lowest", venv_backend="uv")

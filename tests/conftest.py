@@ -86,6 +86,12 @@ class Rig:
     def is_async(self) -> bool:
         return self.kind.endswith("-async") or self.kind == "aiohttp"
 
+    @property
+    def resends_in_history(self) -> bool:
+        """Whether a re-sent request's 401 shows in the answer's history: aiohttp's holds
+        redirects only, and a middleware cannot add to it."""
+        return self.family != "aiohttp"
+
     def auth(self, **options: Any) -> LoginAuth:
         """The provider's auth for the emulator's account; `options` override."""
         auth: LoginAuth = self.emulator.auth(self.base_url, **options)
@@ -139,19 +145,31 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the in-process runs of the clients that have no in-process transport,
-    saying so in pytest's count of deselected tests."""
+    saying so in pytest's count of deselected tests; mark each client's runs with what
+    it is built on (`niquests`, `urllib3`), for the sessions that choose by it."""
     unserved = [item for item in items if _in_process_without_transport(item)]
     if unserved:
         config.hook.pytest_deselected(items=unserved)
         items[:] = [item for item in items if not _in_process_without_transport(item)]
+    for item in items:
+        client = _params(item).get("client_name", "")
+        if client.startswith("niquests"):
+            item.add_marker(pytest.mark.niquests)
+        if client.startswith(("niquests", "requests")):
+            item.add_marker(pytest.mark.urllib3)
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params if callspec is not None else {}
 
 
 def _in_process_without_transport(item: pytest.Item) -> bool:
-    params = getattr(item, "callspec", None)
-    params = params.params if params is not None else {}
-    return params.get("transport") == "in-process" and params.get(
-        "client_name", "requests"
-    ) not in IN_PROCESS_CLIENTS
+    params = _params(item)
+    return (
+        params.get("transport") == "in-process"
+        and params.get("client_name", "requests") not in IN_PROCESS_CLIENTS
+    )
 
 
 @pytest.fixture(params=list(PROVIDERS))

@@ -205,7 +205,8 @@ def test_a_second_login_ends_the_older_session_and_it_recovers_once(rig: Rig) ->
     answer = fetch_a("GET", rig.url())
 
     assert answer.status_code == 200
-    assert answer.history[0] == 401  # httpx lists the refresh and login answers after it
+    # httpx lists the refresh and login answers after it
+    assert answer.history[:1] == ([401] if rig.resends_in_history else [])
     assert (emulator.logins, emulator.refreshes, emulator.denials) == (3, 1, 1)
     assert len(api_calls(rig)) == 4  # A, B, A denied, A re-sent: one 401, one re-send
     (refresh,) = [call for call in emulator.calls if call.path.endswith("/refresh")]
@@ -493,5 +494,6 @@ def test_an_impossible_expires_at_does_not_escape_as_a_value_error(rig: Rig, fet
     answer = fetch("GET", rig.url())
 
     assert answer.status_code == 200
-    assert 401 in answer.history  # with httpx, among the login and refresh answers
+    # with httpx, among the login and refresh answers
+    assert (401 in answer.history) is rig.resends_in_history
     assert (hub(rig).logins, hub(rig).refreshes, hub(rig).denials) == (2, 1, 1)

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 import finauth._token
-from conftest import CLIENTS, PROVIDERS, Rig, make_due
+from conftest import CLIENTS, IN_PROCESS_CLIENTS, PROVIDERS, Rig, make_due
 from finauth import (
     FinauthError,
     LoginError,
@@ -101,6 +101,7 @@ def test_the_same_origin_spelled_differently_is_authenticated(rig: Rig, fetch: F
     assert rig.emulator.logins == 1
 
 
+@pytest.mark.parametrize("client_name", IN_PROCESS_CLIENTS)
 @pytest.mark.parametrize("host", ["bücher.example", "straße.example", "ΔΟΚΙΜΉ.example"])
 def test_an_idn_base_url_is_the_origin_every_client_sends_to(
     provider: str, client_name: str, host: str
@@ -204,7 +205,7 @@ def test_a_revoked_token_is_renewed_and_the_request_sent_once_more(
     answer = fetch("GET", rig.url())
 
     assert answer.status_code == 200
-    assert answer.history[0] == 401
+    assert answer.history[:1] == ([401] if rig.resends_in_history else [])
     first, second = rig.calls_to()[-2:]
     assert rig.emulator.presented(second) == current(auth)
     assert rig.emulator.presented(first) != current(auth)
@@ -292,7 +293,7 @@ def one_shot_stream(rig: Rig, chunks: list[bytes]) -> dict[str, Any]:
     def gen() -> Iterator[bytes]:
         yield from chunks
 
-    return {"data": gen()} if rig.client == "requests" else {"content": gen()}
+    return {"content": gen()}
 
 
 def test_a_one_shot_stream_is_not_sent_again(rig: Rig, revoked: Fetch) -> None:
@@ -303,24 +304,24 @@ def test_a_one_shot_stream_is_not_sent_again(rig: Rig, revoked: Fetch) -> None:
     assert (rig.emulator.logins, rig.emulator.refreshes) == (1, 0)
 
 
-def file_field(rig: Rig) -> str:
-    return "data" if rig.client == "requests" else "content"
+FILE_CLIENTS = ["requests", "niquests", "httpx", "httpx2", "aiohttp"]
+"""The clients that take a file as the body (the async httpx clients want async bytes)."""
 
 
-@pytest.mark.parametrize("client_name", ["requests", "httpx"])
+@pytest.mark.parametrize("client_name", FILE_CLIENTS)
 def test_a_seekable_file_is_rewound_and_sent_again_whole(rig: Rig, revoked: Fetch) -> None:
     body = io.BytesIO(b"symbol=RELIANCE&qty=3")
 
-    assert revoked("POST", rig.url(ORDERS), **{file_field(rig): body}).status_code == 200
+    assert revoked("POST", rig.url(ORDERS), content=body).status_code == 200
     assert [call.body for call in rig.calls_to(ORDERS)] == [b"symbol=RELIANCE&qty=3"] * 2
 
 
-@pytest.mark.parametrize("client_name", ["requests"])
+@pytest.mark.parametrize("client_name", ["requests", "niquests", "aiohttp"])
 def test_a_file_is_rewound_to_where_it_started_not_to_zero(rig: Rig, revoked: Fetch) -> None:
     body = io.BytesIO(b"HEADER|payload")
     body.seek(7)
 
-    assert revoked("POST", rig.url(ORDERS), data=body).status_code == 200
+    assert revoked("POST", rig.url(ORDERS), content=body).status_code == 200
     assert [call.body for call in rig.calls_to(ORDERS)] == [b"payload"] * 2
 
 
@@ -337,10 +338,10 @@ class ForwardOnlyFile(io.RawIOBase):
         return self._source.readinto(buffer)
 
 
-@pytest.mark.parametrize("client_name", ["requests", "httpx"])
+@pytest.mark.parametrize("client_name", FILE_CLIENTS)
 def test_an_unseekable_file_is_not_sent_again(rig: Rig, revoked: Fetch) -> None:
     with ForwardOnlyFile(b"streamed once") as body:
-        answer = revoked("POST", rig.url(ORDERS), **{file_field(rig): body})
+        answer = revoked("POST", rig.url(ORDERS), content=body)
 
     assert answer.status_code == 401
     assert [call.body for call in rig.calls_to(ORDERS)] == [b"streamed once"]

@@ -109,11 +109,12 @@ class AiohttpAuth:
         """`call`, sent through the session `request` came from, never following a
         redirect (R18), within the auth's timeout, its answer read up to a cap (R15)."""
         import aiohttp
+        from yarl import URL
 
         session = request.session
         async with session.request(
             call.method,
-            call.url,
+            URL(call.url, encoded=True),  # as the provider built it, not quoted again
             data=call.body,
             headers=call.headers,
             middlewares=(_carrying_exactly(call),),
@@ -141,18 +142,22 @@ def _carrying_exactly(call: AuthCall) -> Callable[..., Awaitable[ClientResponse]
 
 
 async def _read_and_release(response: ClientResponse) -> bytes:
-    """The body of `response`, its connection then back in the pool (or closed, if the
-    answer was longer than MAX_ANSWER_BYTES: what was read is kept one byte over the cap,
-    for the flow to refuse, R15). The caller can still read what was kept."""
+    """The body of `response`, its connection then back in the pool, as aiohttp puts it
+    back once an answer is read to its end; the caller can still read what was kept.
+
+    Past MAX_ANSWER_BYTES no more is read and the connection is closed instead; what was
+    read is kept one byte over the cap, for the flow to refuse (R15).
+    """
     body = bytearray()
     while len(body) <= MAX_ANSWER_BYTES:
         chunk = await response.content.read(64 * 1024)
         if not chunk:
             break
         body += chunk
+    else:
+        response.close()
     kept = bytes(body[: MAX_ANSWER_BYTES + 1])
     response._body = kept  # what `read()`, `text()` and `json()` return from now on
-    response.release()
     return kept
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager, suppress
+from inspect import iscoroutinefunction
 from typing import Any
 from urllib.parse import urljoin
 
@@ -244,11 +245,12 @@ def _cut_off(response: requests.Response, seconds: float) -> Iterator[threading.
         cut.set()
         with suppress(AttributeError, OSError, RuntimeError, ValueError):
             response.raw.shutdown()  # urllib3 2.3 and later
-            return
-        connection = getattr(response.raw, "connection", None)  # urllib3 1.26
-        if connection is not None and connection.sock is not None:
+        # urllib3 1.26 has no shutdown, and urllib3-future's (niquests') does nothing.
+        connection = getattr(response.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
             with suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
 
     timer = threading.Timer(max(0.0, seconds), shut_down)
     timer.daemon = True
@@ -292,12 +294,18 @@ def _read_and_release(response: requests.Response) -> bytes:
 
 
 def _start_of(body: object) -> int | None:
-    """Where a seekable file body starts, so a re-send can rewind it (R5)."""
+    """Where a seekable file body starts, so a re-send can rewind it (R5).
+
+    Not where an async file starts (`tell` and `seek` coroutines, as aiofiles' are, sent
+    by niquests' AsyncSession): the async adapter awaits those (`AsyncPreparedView`).
+    """
     if body is None or isinstance(body, bytes | str):
         return None
     tell: Callable[[], int] | None = getattr(body, "tell", None)
+    if tell is None or iscoroutinefunction(tell) or not hasattr(body, "seek"):
+        return None
     seekable: Callable[[], bool] | None = getattr(body, "seekable", None)
-    if tell is None or not hasattr(body, "seek") or (seekable is not None and not seekable()):
+    if seekable is not None and not seekable():
         return None
     try:
         position = tell()

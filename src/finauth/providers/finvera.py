@@ -185,9 +185,8 @@ class _Validator(RequestsAuth):
         self._owner = owner
         self.timeout = owner.timeout
 
-    @property
-    def session(self) -> requests.Session:
-        return self._owner.session
+    def session_for(self, library: Any) -> requests.Session:
+        return self._owner.session_for(library)
 
 
 def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:

@@ -145,6 +145,8 @@ async def _aiohttp(auth: Any, emulator: Emulator | None) -> _Opened:
     session = aiohttp.ClientSession(middlewares=(auth,) if auth is not None else ())
 
     async def fetch(method: str, url: str, **kwargs: Any) -> Fetched:
+        if isinstance(kwargs.get("timeout"), int | float):
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=kwargs["timeout"])
         async with session.request(method, url, **_as_requests_takes(kwargs)) as response:
             content = await response.read()
             return Fetched(
