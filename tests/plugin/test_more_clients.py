@@ -7,6 +7,10 @@ provider's production URL, the auth passed as each client takes it (`auth=`, `as
 aiohttp's `middlewares=`). Each client meets a login, a refresh (`expire_tokens()`) and the
 401 recovery (`revoke_tokens()`: the refresh is refused, a login follows), and a request
 that no route answers fails its test once, as it does with requests and httpx.
+
+niquests runs in an environment of its own (`nox -s tests-niquests`, marks `niquests` and
+`urllib3`); an environment without a client skips its tests. Each client is imported in
+the inner tests where it is used, after the first stub started, as code under test may.
 """
 
 from __future__ import annotations
@@ -19,21 +23,24 @@ import textwrap
 
 import pytest
 
-CLIENTS = ("httpx2", "httpx2-async", "niquests", "niquests-async", "aiohttp")
+ON_NIQUESTS = (pytest.mark.niquests, pytest.mark.urllib3)
+CLIENTS = [
+    pytest.param("httpx2", "httpx2", id="httpx2"),
+    pytest.param("httpx2-async", "httpx2", id="httpx2-async"),
+    pytest.param("niquests", "niquests", id="niquests", marks=ON_NIQUESTS),
+    pytest.param("niquests-async", "niquests", id="niquests-async", marks=ON_NIQUESTS),
+    pytest.param("aiohttp", "aiohttp", id="aiohttp"),
+]
+"""(client kind, the package it needs)."""
 STUBS = ("fincrux_stub", "finvera_stub", "finhub_stub")
 
-CONFTEST = """
+CONFTEST = '''
 from __future__ import annotations
 
 import asyncio
 import socket
-import types
 
-import aiohttp
-import httpx2
-import niquests
 import pytest
-from aioresponses import aioresponses
 
 OTHER = "https://other.example/thing"
 PING = "/more/ping"
@@ -51,45 +58,40 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-class MockedResponse(aiohttp.ClientResponse):
-    '''What aioresponses 0.7.9 needs to build a response on aiohttp 3.14, which added the
-    argument `stream_writer` (aioresponses issue #289): the user's workaround, stubs or not.'''
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("stream_writer", types.SimpleNamespace(output_size=0))
-        super().__init__(*args, **kwargs)
-
-
-@pytest.fixture
-def mock_aioresponse():
-    with aioresponses() as mock:
-        mock.get(OTHER, payload=MOCK_JSON, response_class=MockedResponse)
-        yield mock
-
-
+# Each client is imported where it is used: an environment may hold only some of them.
 def with_httpx2(auth, urls, before):
+    import httpx2
+
     with httpx2.Client(auth=auth, timeout=5) as client:
         return [answer(before(n), client.get(url)) for n, url in enumerate(urls)]
 
 
 async def with_httpx2_async(auth, urls, before):
+    import httpx2
+
     async with httpx2.AsyncClient(auth=auth, timeout=5) as client:
         return [answer(before(n), await client.get(url)) for n, url in enumerate(urls)]
 
 
 def with_niquests(auth, urls, before):
+    import niquests
+
     with niquests.Session() as session:
         session.auth = auth
         return [answer(before(n), session.get(url, timeout=5)) for n, url in enumerate(urls)]
 
 
 async def with_niquests_async(auth, urls, before):
+    import niquests
+
     async with niquests.AsyncSession() as session:
         session.auth = auth.as_async()
         return [answer(before(n), await session.get(url, timeout=5)) for n, url in enumerate(urls)]
 
 
 async def with_aiohttp(auth, urls, before):
+    import aiohttp
+
     async with aiohttp.ClientSession(middlewares=(auth,)) as session:
         answers = []
         for n, url in enumerate(urls):
@@ -113,13 +115,13 @@ CLIENTS = {
 
 
 def fetch(client, auth, urls, before=lambda n: None):
-    '''(status, JSON) of a GET of each url, in turn, with one client of the kind `client`.'''
+    """(status, JSON) of a GET of each url, in turn, with one client of the kind `client`."""
     answers = CLIENTS[client](auth, urls, before)
     return asyncio.run(answers) if asyncio.iscoroutine(answers) else answers
 
 
 def exercise(client, stub, *others):
-    '''A login, a refresh, a 401 recovered; then each of `others`, which the stub never sees.'''
+    """A login, a refresh, a 401 recovered; then each of `others`, which the stub never sees."""
     stub.route("GET", PING, json=OWN_JSON)
     faults = {1: stub.expire_tokens, 2: stub.revoke_tokens}
     urls = [stub.base_url + PING] * 3 + list(others)
@@ -129,7 +131,7 @@ def exercise(client, stub, *others):
     assert (stub.logins, stub.refreshes) == (2, 2)
     assert [call.path for call in stub.calls if call.path == PING] == [PING] * 5
     return answers[3:]
-"""
+'''
 
 ANSWERED = """
 import pytest
@@ -156,9 +158,32 @@ def test_unmatched_swallowed(finvera_stub):
 # ClientSession._request before that; the next ones start it after a stub, before one again,
 # and not at all: whichever came first, the stub answers its origin (through aiohttp's own
 # _request, so the finauth middleware runs) and aioresponses answers its URL.
-AIORESPONSES = """
-from conftest import MOCK_JSON, OTHER, exercise, fetch
+AIORESPONSES = '''
+import inspect
+import types
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from conftest import MOCK_JSON, OTHER, exercise
 from yarl import URL
+
+
+class MockedResponse(aiohttp.ClientResponse):
+    """What aioresponses 0.7.9 needs to build a response on aiohttp 3.14, which added the
+    argument `stream_writer` (aioresponses issue #289): the user's workaround, stubs or not."""
+
+    def __init__(self, *args, **kwargs):
+        if "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters:
+            kwargs.setdefault("stream_writer", types.SimpleNamespace(output_size=0))
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def mock_aioresponse():
+    with aioresponses() as mock:
+        mock.get(OTHER, payload=MOCK_JSON, response_class=MockedResponse)
+        yield mock
 
 
 def test_1_aioresponses_before_the_first_stub(mock_aioresponse, __STUB__):
@@ -178,7 +203,7 @@ def test_3_aioresponses_before_a_later_stub(mock_aioresponse, __STUB__):
 
 def test_4_the_stub_alone_again(__STUB__):
     assert exercise("aiohttp", __STUB__) == []
-"""
+'''
 
 
 def _run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
@@ -187,10 +212,12 @@ def _run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-ra", "-W", "error", "-p", "no:cacheprovider")
 
 
-@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(("client", "package"), CLIENTS)
 def test_each_client_is_answered_and_unmatched_requests_fail_once(
-    pytester: pytest.Pytester, client: str
+    pytester: pytest.Pytester, client: str, package: str
 ) -> None:
+    pytest.importorskip(package)
+
     result = _run(pytester, ANSWERED.replace("__CLIENT__", client))
 
     result.assert_outcomes(passed=3, failed=2)
@@ -208,6 +235,8 @@ def test_each_client_is_answered_and_unmatched_requests_fail_once(
 def test_aiohttp_stub_coexists_with_aioresponses_in_both_orders(
     pytester: pytest.Pytester, stub: str
 ) -> None:
+    pytest.importorskip("aioresponses")
+
     result = _run(pytester, AIORESPONSES.replace("__STUB__", stub))
 
     result.assert_outcomes(passed=4)

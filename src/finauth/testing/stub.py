@@ -1,21 +1,31 @@
-"""Stubs: emulators that answer requests and httpx in-process, for their base URL only.
+"""Stubs: emulators that answer every client of finauth in-process, for their origin only.
 
-A Stub hooks the two places where the clients choose how a request travels:
-`requests.Session.get_adapter` and httpx's `Client._transport_for_url`. Those
-are consulted before any transport runs, so a stub answers its own origin
-whether `responses`, pytest-httpx or respx started before it or after, and
-hands every other request on, untouched, to whatever would have carried it.
+A Stub hooks the places where the clients choose how a request travels:
+`requests.Session.get_adapter` and niquests' `Session.get_adapter` (and its
+`AsyncSession`'s), httpx's and httpx2's `Client._transport_for_url` (and their
+`AsyncClient`'s). Those are consulted before any transport runs, so a stub answers
+its own origin whether `responses`, pytest-httpx or respx started before it or after,
+and hands every other request on, untouched, to whatever would have carried it.
+
+aiohttp has no such choice above its connections that its middlewares do not also
+skip: a stub answers it from an in-process connection, and steps in at
+`ClientSession._request` only to get past aioresponses (see `_aiohttp`).
+
+Only clients the process has imported are hooked, and none is imported for a stub: one
+imported later is hooked as soon as its package has run (`_WhenImported`).
 """
 
 from __future__ import annotations
 
+import importlib.abc
 import inspect
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
+from importlib.machinery import ModuleSpec
+from types import ModuleType, TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -304,9 +314,9 @@ class _Place:
     hook: Callable[[Callable[..., Any]], Callable[..., Any]]
 
     def owner_class(self) -> type | None:
-        """The owner, if its package is imported: a client is never imported for a stub."""
-        module = sys.modules.get(self.package)
-        return None if module is None else cast(type, getattr(module, self.owner))
+        """The owner, once its package is imported: a client is never imported for a stub
+        (nor is a package that is still being imported looked into)."""
+        return cast("type | None", getattr(sys.modules.get(self.package), self.owner, None))
 
 
 def _choosing(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -361,6 +371,8 @@ class _Hooks:
                 raise ValueError(f"a stub already answers {stub.base_url}")
             self._stubs.append(stub)
             self.outermost()
+            if not any(isinstance(finder, _WhenImported) for finder in sys.meta_path):
+                sys.meta_path.insert(0, _WhenImported())
 
     def remove(self, stub: Stub) -> None:
         with self._lock:
@@ -403,6 +415,48 @@ class _Hooks:
 
 _hooks = _Hooks()
 
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Hooks a client package imported after a stub started, as soon as it has run.
+
+    Code under test often imports its client where it uses it, in the middle of a test
+    whose stub has started. This finder, first on `sys.meta_path` from the first stub
+    on, finds nothing itself: for a package a stub hooks, it takes the spec the other
+    finders give and has the package's own loader run it, then hooks it. It looks at no
+    other name, and a stub imports nothing through it.
+    """
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name not in _PACKAGES:
+            return None
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None) if finder is not self else None
+            spec: ModuleSpec | None = find_spec(name, path, target) if find_spec else None
+            if spec is not None and spec.loader is not None:
+                spec.loader = _ThenHook(spec.loader)
+                return spec
+        return None
+
+
+class _ThenHook(importlib.abc.Loader):
+    """A package's own loader, followed by the stub's hooks."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._loader  # the package's own, for its resources and reloads
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _hooks.outermost()
+
+
 PLACES = (
     _Place("requests", "Session", "get_adapter", _choosing("requests")),
     _Place("httpx", "Client", "_transport_for_url", _choosing("httpx")),
@@ -416,6 +470,7 @@ PLACES = (
     _Place("aioresponses", "aioresponses", "start", _on_top_again),
 )
 """Every place a stub hooks, in each client package the process has imported."""
+_PACKAGES = frozenset(place.package for place in PLACES)
 
 
 def report_unmatched(error: BaseException | None) -> None:
