@@ -13,9 +13,18 @@ import pytest
 PAGE = Path(__file__).parents[2] / "docs" / "pytest-plugin.md"
 RUN_OPTIONS = {"Parallel runs with pytest-xdist": ("-n", "2")}
 """What a section's own prose tells the reader to run pytest with (two workers, not four)."""
-NEEDS = {"With other HTTP mocks": ("pytest_httpx", "0.30")}
+NEEDS = {
+    "With other HTTP mocks": ("pytest_httpx", "0.30"),
+    "httpx2": ("httpx2", "2.16"),
+    "niquests": ("niquests", "3.14"),
+    "aiohttp": ("aiohttp", "3.12"),
+    "aioresponses": ("aioresponses", "0.7.6"),
+}
 """What a section's own prose says its example needs: `nox -s tests-lowest` has an older
-pytest-httpx, whose `httpx_mock` the stubs do not coexist with."""
+pytest-httpx, whose `httpx_mock` the stubs do not coexist with, and an environment may
+lack the clients finauth does not depend on."""
+MARKS = {"niquests": (pytest.mark.niquests, pytest.mark.urllib3)}
+"""niquests' examples run where niquests does (`nox -s tests-niquests`)."""
 RECIPES = [
     "The login is refused",
     "The provider's answer is almost right",
@@ -55,7 +64,7 @@ def run(pytester: pytest.Pytester, code: str, *options: str) -> pytest.RunResult
 
 
 EXAMPLES = [
-    pytest.param(heading, code, id=f"{number}-{heading}")
+    pytest.param(heading, code, id=f"{number}-{heading}", marks=MARKS.get(heading, ()))
     for number, (heading, code) in enumerate(examples(PAGE.read_text()), 1)
 ]
 
