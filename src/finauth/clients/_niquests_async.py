@@ -1,10 +1,268 @@
-"""The niquests AsyncSession adapter (being written)."""
+"""The niquests AsyncSession adapter: `AsyncSession(auth=auth.as_async())`.
+
+niquests tells an async auth from a sync one by its `__call__`, and awaits the response
+hooks that are coroutines. Otherwise this is the requests adapter, as niquests' own
+`AsyncHTTPDigestAuth` is its `HTTPDigestAuth`: `__call__` attaches the token and
+registers a response hook; on a 401 the hook renews the token and re-sends a copy of the
+request through the same connection adapter, and at each redirect hop that leaves the
+origin it takes the credentials back. Pauses and locks wait in the event loop
+(`in_loop`), store calls in a worker thread: the loop is never blocked.
+
+Login and refresh calls go through your `session=` when it is an AsyncSession (R13), else
+through a private one opened for the renewal and closed once it is done: an AsyncSession's
+connections belong to the event loop that opened them, so one kept for later would fail
+in the next loop, and a sync `close()` could not close it in its own.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import aclosing, suppress
+from inspect import iscoroutinefunction
+from typing import TYPE_CHECKING, Any, cast
+
+from .._flow import Send, Steps
+from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
+from .._worlds import in_loop
+from ._requests import PreparedView
+
+if TYPE_CHECKING:
+    import requests
+    from niquests import AsyncResponse, AsyncSession, PreparedRequest
+
+    from .._auth import LoginAuth
+
+
+class AsyncPreparedView(PreparedView):
+    """The flow's view of a request of niquests' AsyncSession, whose body may also be an
+    async file (`tell` and `seek` coroutines, as aiofiles' are): replayable once its start
+    is known (`viewing`), and rewound by `restart_body` before the re-send (R5)."""
+
+    _async_start: int | None = None
+
+    @classmethod
+    async def viewing(cls, prepared: PreparedRequest) -> AsyncPreparedView:
+        # PreparedView serves niquests' sync Session too: their PreparedRequests are alike.
+        view = cls(cast("requests.PreparedRequest", prepared))
+        tell = getattr(prepared.body, "tell", None)
+        if tell is not None and iscoroutinefunction(tell):
+            with suppress(OSError, ValueError):
+                position = await tell()
+                view._async_start = position if isinstance(position, int) else None
+        return view
+
+    @property
+    def sent(self) -> PreparedRequest:
+        """The request as niquests sends it now: a copy of it, once rewound."""
+        return cast("PreparedRequest", self.prepared)
+
+    @property
+    def replayable(self) -> bool:
+        return super().replayable or self._async_start is not None
+
+    async def restart_body(self) -> None:
+        """Rewind an async file body, as `rewind` rewinds a file."""
+        if self._async_start is not None:
+            await self.prepared.body.seek(self._async_start)  # type: ignore[union-attr]
 
 
 class AsyncRequestsAuth:
-    def __init__(self, auth: Any) -> None:
+    """A login-based auth for niquests' AsyncSession, made by `LoginAuth.as_async()`: the
+    same account, token, store and single flight as the auth it comes from."""
+
+    def __init__(self, auth: LoginAuth) -> None:
         self._auth = auth
+
+    async def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        view = await AsyncPreparedView.viewing(r)
+        steps = self._auth._flow.authenticate(view)
+        if isinstance(await self._run(steps, None), Send):
+            r.register_hook("response", _ResponseHook(self, steps, view).on_response)
+        return r
+
+    def __repr__(self) -> str:
+        return f"{self._auth!r}.as_async()"
+
+    def _withdraw_if_leaving(self, response: AsyncResponse, followed: PreparedRequest) -> None:
+        """As the requests adapter does, before niquests follows a redirect (R10)."""
+        self._auth._withdraw_if_leaving(
+            cast("requests.Response", response), cast("requests.PreparedRequest", followed)
+        )
+
+    async def _on_response(
+        self, steps: Steps[None], view: AsyncPreparedView, response: AsyncResponse, **send: Any
+    ) -> AsyncResponse:
+        """The flow's last part: the 401 renewed and re-sent once, or nothing to do.
+
+        The flow is closed here whatever happens, the re-send failing or cancelled too.
+        """
+        try:
+            view.response = cast("requests.Response", response)
+            if not isinstance(await self._run(steps, response.status_code, response), Send):
+                return response
+            original = response.request
+            await view.restart_body()
+            again: AsyncResponse = await response.connection.send(view.sent, **send)
+            again.history.append(response)
+            again.request = view.sent
+            await self._run(steps, again.status_code, again)
+            if again.is_redirect and original is not None:
+                # niquests follows the redirect by copying the request it was given, not
+                # the copy re-sent here: that one must carry what the re-send carried,
+                # never the refused token, and nothing of it past the origin (R18).
+                original.prepare_headers(view.headers)
+                self._withdraw_if_leaving(again, original)
+            return again
+        finally:
+            steps.close()
+
+    async def _run(
+        self, steps: Steps[Any], reply: object, finished: AsyncResponse | None = None
+    ) -> Send | StopIteration:
+        """Run the flow until it wants the user's request sent, or to its end.
+
+        `finished` is the response just given to the flow: if the flow goes on, it is
+        done with it, so its connection is released before any auth call (R6).
+        """
+        session: AsyncSession | None = None
+        private: AsyncSession | None = None
+        try:
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration as done:
+                    return done
+                if finished is not None:
+                    await _read_and_release(finished)
+                    finished = None
+                if isinstance(step, Send):
+                    return step
+                if isinstance(step, AuthCall):
+                    if session is None:
+                        session, private = self._session()
+                    reply = await self._call(step, session)
+                else:
+                    reply = await in_loop(step)
+        except BaseException:
+            steps.close()
+            raise
+        finally:
+            if private is not None:
+                await _shielded_close(private)
+
+    def _session(self) -> tuple[AsyncSession, AsyncSession | None]:
+        """What carries auth calls, and the same if it is private: your `session=` if it is
+        an AsyncSession, else a new one, to be closed with the renewal (see the module's
+        docstring)."""
+        import niquests
+
+        given = self._auth._session
+        if isinstance(given, niquests.AsyncSession):
+            return given, None
+        private = niquests.AsyncSession()
+        return private, private
+
+    async def _call(self, call: AuthCall, session: AsyncSession) -> Answer:
+        """Send an auth call through `session`'s adapter, as the requests adapter does: its
+        proxies, TLS settings and hooks, but not its cookies or auth, never following a
+        redirect, and the cookies the answer sets kept out of its jar (R10).
+
+        The whole answer comes within the auth's timeout (R15), where niquests' own timeout
+        bounds each read only. The call is shielded from the caller's cancellation, for
+        other callers may be waiting for its answer (R6): from anyio's cancel scopes, that
+        is; asyncio's own `Task.cancel` reaches through, and the next caller renews.
+        """
+        import anyio
+        import niquests
+        from niquests.hooks import async_dispatch_hook
+
+        headers: dict[str | bytes, str | bytes] = {
+            name: value
+            for name, value in session.headers.items()
+            if name.lower() not in ("authorization", "cookie")
+        }
+        headers.update(call.headers.items())
+        request = niquests.Request(
+            call.method,
+            call.url,
+            headers=headers,
+            data=call.body,
+        ).prepare()
+        settings = session.merge_environment_settings(call.url, {}, True, None, None)
+        # Streamed, so that no more than MAX_ANSWER_BYTES is ever read (R15).
+        options: dict[str, Any] = {"timeout": self._auth.timeout, **settings}
+        deadline = anyio.current_time() + self._auth.timeout
+        with anyio.CancelScope(deadline=deadline, shield=True):
+            sent = await session.get_adapter(call.url).send(request, **options)
+            hooks = session.hooks  # typed for any hook's data, as niquests' own call ignores
+            hooked = await async_dispatch_hook("response", hooks, sent, **options)  # type: ignore[arg-type]
+            return await answer_from(call, hooked)
+        raise niquests.ReadTimeout(
+            f"{call.provider} {call.purpose} at {call.endpoint} was not answered in full "
+            f"within the auth's timeout of {self._auth.timeout:g} s",
+            request=request,
+        )
+
+
+class _ResponseHook:
+    """`AsyncRequestsAuth._on_response` for one request, holding its flow and view until
+    the flow has ended, as the requests adapter's `_ResponseHook` does (see there why).
+
+    niquests awaits a hook only if it is a coroutine function: `on_response` is
+    registered, not the hook itself.
+    """
+
+    __slots__ = ("_auth", "_state")
+
+    def __init__(
+        self, auth: AsyncRequestsAuth, steps: Steps[None], view: AsyncPreparedView
+    ) -> None:
+        self._auth = auth
+        self._state: tuple[Steps[None], AsyncPreparedView] | None = (steps, view)
+
+    async def on_response(self, response: AsyncResponse, **send: Any) -> AsyncResponse:
+        if response.request is not None:
+            self._auth._withdraw_if_leaving(response, response.request)
+        if self._state is None or response.request is not self._state[1].sent:
+            return response  # a copy made for a redirect: not the request we prepared
+        (steps, view), self._state = self._state, None  # its flow runs to the end now
+        return await self._auth._on_response(steps, view, response, **send)
+
+
+async def answer_from(call: AuthCall, response: AsyncResponse) -> Answer:
+    """The neutral Answer of an AsyncSession response, read and closed."""
+    body = await _read_and_release(response)
+    assert response.raw is not None, "an answer from the network has its raw response"
+    pairs = tuple(response.raw.headers.items())  # each header line, repeated ones apart
+    return Answer(call, response.status_code or 0, pairs, body)
+
+
+async def _read_and_release(response: AsyncResponse) -> bytes:
+    """The body of `response`, which is then closed, its connection back in the pool, so
+    that no caller holds one while it waits for a renewal (R6).
+
+    Past MAX_ANSWER_BYTES no more is read, and what was read is kept one byte over the
+    cap, for the flow to refuse (R15). niquests gives it as the response's content.
+    """
+    if response._content_consumed:
+        await _shielded_close(response)
+        return response._content or b""
+    body = bytearray()
+    try:
+        async with aclosing(await response.iter_content(64 * 1024)) as chunks:
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    break
+    finally:
+        await _shielded_close(response)
+    response._content = bytes(body[: MAX_ANSWER_BYTES + 1])
+    response._content_consumed = True
+    return response._content
+
+
+async def _shielded_close(closeable: AsyncResponse | AsyncSession) -> None:
+    """Close `closeable`, even in a cancelled scope: a connection is never left open."""
+    import anyio
+
+    with anyio.CancelScope(shield=True):
+        await closeable.close()
