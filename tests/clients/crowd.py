@@ -7,15 +7,16 @@ the class of what it raised, and a thread never dies of an exception.
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import requests
 from httpcore._sync.http11 import HTTP11Connection
 
 from conftest import CLIENTS, Rig
@@ -84,7 +85,7 @@ def crowd(
 
     `options` go to the httpx client (its transport, timeout, limits).
     """
-    if rig.client == "requests":
+    if rig.family == "requests" and not rig.is_async:
         assert not options, "requests callers take no client options"
         return _requests_crowd(rig, auth, count, spoil)
     if not rig.is_async:
@@ -92,7 +93,7 @@ def crowd(
     outcomes: list[Outcome] = []
 
     async def tasks() -> None:
-        async with httpx.AsyncClient(auth=auth, **options) as client:
+        async with async_client(rig.kind, auth, **options) as client:
             assert (await client.get(rig.url())).status_code == 200
             spoil()
 
@@ -107,6 +108,76 @@ def crowd(
     return outcomes
 
 
+@asynccontextmanager
+async def async_client(kind: str, auth: LoginAuth, **options: Any) -> AsyncIterator[Any]:
+    """An async client of `kind` using `auth`, whose `get(url)` returns an answer with a
+    `status_code` (aiohttp's read and released).
+
+    `options` are httpx's: its transport, `limits` (aiohttp: a connector's limit, niquests:
+    its pool size) and `timeout` (aiohttp: its total).
+    """
+    if kind in ("httpx-async", "httpx2-async"):
+        library = importlib.import_module(kind.partition("-")[0])
+        async with library.AsyncClient(auth=auth, **in_terms_of(library, options)) as client:
+            yield client
+    elif kind == "aiohttp":
+        async with _aiohttp_session(auth, **options) as session:
+            yield session
+    elif kind == "niquests-async":
+        import niquests
+
+        limits = options.get("limits")
+        connections = limits.max_connections if limits else 10
+        async with niquests.AsyncSession(
+            auth=auth.as_async(), pool_maxsize=connections, timeout=10
+        ) as session:
+            yield session
+    else:
+        raise ValueError(f"{kind} is no async client kind")
+
+
+def in_terms_of(library: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """httpx's `limits` and `timeout` as httpx2's, for an httpx2 client."""
+    if library is httpx:
+        return options
+    converted = dict(options)
+    if isinstance(limits := options.get("limits"), httpx.Limits):
+        converted["limits"] = library.Limits(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+        )
+    if isinstance(timeout := options.get("timeout"), httpx.Timeout):
+        converted["timeout"] = library.Timeout(**timeout.as_dict())
+    return converted
+
+
+@asynccontextmanager
+async def _aiohttp_session(
+    auth: LoginAuth, limits: httpx.Limits | None = None, timeout: Any = None
+) -> AsyncIterator[Any]:
+    import aiohttp
+
+    connections = limits.max_connections if limits else None
+    connector = aiohttp.TCPConnector(limit=connections or 100)
+    seconds = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+    session = aiohttp.ClientSession(
+        middlewares=(auth,), connector=connector, timeout=aiohttp.ClientTimeout(total=seconds)
+    )
+
+    class Answered:
+        def __init__(self, status: int) -> None:
+            self.status_code = status
+
+    class Getter:
+        async def get(self, url: str) -> Answered:
+            async with session.get(url) as response:
+                await response.read()
+                return Answered(response.status)
+
+    async with session:
+        yield Getter()
+
+
 def _requests_crowd(
     rig: Rig, auth: LoginAuth, count: int, spoil: Callable[[], None]
 ) -> list[Outcome]:
@@ -115,10 +186,11 @@ def _requests_crowd(
     spoil()
     barrier = threading.Barrier(count)
     outcomes: list[Outcome] = []
+    library = importlib.import_module(rig.kind)
 
     def one() -> None:
         barrier.wait(timeout=30)
-        with requests.Session() as session:
+        with library.Session() as session:
             outcomes.append(outcome(lambda: session.get(rig.url(), auth=auth, timeout=10)))
 
     run_threads(one, count)
@@ -128,7 +200,8 @@ def _requests_crowd(
 def _httpx_crowd(rig: Rig, count: int, spoil: Callable[[], None], **options: Any) -> list[Outcome]:
     barrier = threading.Barrier(count)
     outcomes: list[Outcome] = []
-    with httpx.Client(**options) as client:
+    library = importlib.import_module(rig.kind)
+    with library.Client(**in_terms_of(library, options)) as client:
         assert client.get(rig.url()).status_code == 200
         spoil()
 

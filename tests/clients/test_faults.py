@@ -24,6 +24,7 @@ covers the refresh made before sending. Waits are recorded, never slept (see
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import socket
@@ -555,14 +556,14 @@ NETWORK_ERRORS: dict[str, dict[str, type[Exception] | str | None]] = {
         "niquests": "niquests.exceptions.ReadTimeout",
         "httpx": httpx.ReadTimeout,
         "httpx2": httpx2.ReadTimeout,
-        "aiohttp": TimeoutError,
+        "aiohttp": asyncio.TimeoutError,
     },
     "trickle": {
         "requests": requests.exceptions.ReadTimeout,
         "niquests": "niquests.exceptions.ReadTimeout",
         "httpx": httpx.ReadTimeout,
         "httpx2": httpx2.ReadTimeout,
-        "aiohttp": TimeoutError,
+        "aiohttp": asyncio.TimeoutError,
     },
     "refused": {
         "requests": requests.exceptions.ConnectionError,
