@@ -2,9 +2,10 @@
 
 Fixtures `fincrux_stub`, `finvera_stub` and `finhub_stub` each answer one
 provider's login, refresh and protected API, in-process, for requests and httpx
-alike, at the provider's production URL unless told otherwise. Loading the
-plugin imports pytest and nothing else; requests and httpx are imported when a
-fixture is first used. There are no autouse fixtures.
+alike (and httpx2, niquests and aiohttp, when the tests use them), at the
+provider's production URL unless told otherwise. Loading the plugin imports pytest
+and nothing else; requests and httpx are imported when a fixture is first used, the
+other clients never. There are no autouse fixtures.
 
 Options come from a marker of the fixture's name, merged from module, class and
 test, the closest winning:

@@ -2,8 +2,8 @@
 
 Each emulator is one request -> response function (`Emulator.handle`), served
 in-process (`httpx_transport()`, `requests_adapter()`), over loopback HTTP
-(`EmulatorServer`), or as a `Stub` that requests and httpx reach at the
-provider's own URL (what the pytest plugin's fixtures are; `open_stub` makes
+(`EmulatorServer`), or as a `Stub` that every client finauth works with reaches at
+the provider's own URL (what the pytest plugin's fixtures are; `open_stub` makes
 one for a fixture of your own, of any scope).
 """
 

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 from urllib.parse import urlsplit
 
 import h11
 import httpx
-from aiohttp import ClientRequest, ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientRequest, ClientResponse, ClientSession, ClientTimeout, TCPConnector
 from aiohttp.client_proto import ResponseHandler
+from yarl import URL
 
 from ._emulator import Call, Emulator, UnmatchedRequest
 from ._transports import framed_headers, reason_of
@@ -57,6 +58,11 @@ class InProcessTransport(asyncio.Transport):
         while (event := self._http.next_event()) is not h11.NEED_DATA:
             if isinstance(event, h11.Request):
                 self._request = event
+                if self._http.they_are_waiting_for_100_continue:  # expect100=True
+                    going_on = self._http.send(
+                        h11.InformationalResponse(status_code=100, headers=[])
+                    )
+                    self._loop.call_soon(self._protocol.data_received, going_on)
             elif isinstance(event, h11.Data):
                 self._body += event.data
             elif isinstance(event, h11.EndOfMessage):
@@ -134,19 +140,28 @@ def connecting(original: Callable[..., Any], stub_for: StubFor) -> Callable[...,
 def requesting(original: Callable[..., Any], stub_for: StubFor) -> Callable[..., Any]:
     """A hook for `ClientSession._request`: aiohttp's own for a stub's origin, whatever
     patched it (with its middlewares, and the connection above), what is there for any
-    other request."""
+    other request. A coroutine function, as what it stands for is."""
     own = _aiohttp_own(original) or original
 
-    def _request(
+    async def _request(
         session: ClientSession, method: str, str_or_url: Any, **kwargs: Any
-    ) -> Coroutine[Any, Any, Any]:
-        stub = stub_for(session._build_url(str_or_url), "aiohttp")
-        send = own if stub is not None else original
-        coroutine: Coroutine[Any, Any, Any] = send(session, method, str_or_url, **kwargs)
-        return coroutine
+    ) -> ClientResponse:
+        stub = stub_for(_url(session, str_or_url), "aiohttp")
+        response: ClientResponse = await (own if stub is not None else original)(
+            session, method, str_or_url, **kwargs
+        )
+        return response
 
     _request.__wrapped__ = original  # type: ignore[attr-defined]
     return _request
+
+
+def _url(session: ClientSession, str_or_url: Any) -> URL | None:
+    """The URL `session` will request, or None for one it will refuse in its own words."""
+    try:
+        return session._build_url(str_or_url)
+    except ValueError:
+        return None
 
 
 def _aiohttp_own(function: Callable[..., Any]) -> Callable[..., Any] | None:
