@@ -166,6 +166,15 @@ def bench(session: nox.Session) -> None:
     """Issue #8's benchmarks, on every client finauth works with (the bench group installs
     them all): writes benchmarks/results.json and docs/benchmarks.md."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    # niquests' urllib3-future takes urllib3's place, under requests too, when installed
+    # from its wheel: built from source with URLLIB3_NO_OVERRIDE it stays apart, and
+    # requests is timed on urllib3 as its users have it.
+    session.install(
+        "--no-binary",
+        "urllib3-future",
+        *PYPROJECT["project"]["optional-dependencies"]["niquests"],
+        env={"URLLIB3_NO_OVERRIDE": "1"},
+    )
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

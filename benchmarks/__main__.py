@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from urllib3._version import __version__ as urllib3_version
+
 from . import clients, footprint, growth, hotpath, overhead, report, stores, storms
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -101,7 +103,12 @@ def _meta(scale: Scale) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "quick": scale == QUICK,
-        "versions": {name: metadata.version(name) for name in LIBRARIES if name not in left_out},
+        "versions": {
+            **{name: metadata.version(name) for name in LIBRARIES if name not in left_out},
+            # what requests imports: urllib3-future when its wheel took urllib3's place,
+            # though urllib3's metadata is still there and names urllib3's own version
+            "urllib3": urllib3_version,
+        },
         "left_out": left_out,
     }
 

@@ -66,6 +66,8 @@ class Family:
     transports: tuple[str, ...] = EVERYWHERE
     takes: Callable[[Any], dict[str, Any]] = lambda auth: {"auth": auth}
     """The client's keyword argument for an auth."""
+    adapt: Callable[[Any], Any] = lambda auth: auth
+    """finauth's auth as this client takes it."""
     peers: Mapping[str, Factory] = field(default_factory=dict)
 
 
@@ -93,7 +95,7 @@ def _build(family: Family, variant: str, site: Site, stack: ExitStack | AsyncExi
         return family.open(site, stack, {"headers": site.static_header()})
     if variant == HAND_WRITTEN:
         return family.open(site, stack, family.takes(family.floor(site.static_header())))
-    auth = site.finauth(stack, refresh_margin=MARGIN)
+    auth = family.adapt(site.finauth(stack, refresh_margin=MARGIN))
     return family.open(site, stack, family.takes(auth))
 
 
@@ -106,7 +108,7 @@ _Request = TypeVar("_Request", bound=_HasHeaders)
 
 
 class _HeaderAuth(requests.auth.AuthBase):
-    """The floor of requests and niquests: an `AuthBase` that sets a header."""
+    """The floor of requests and niquests' Session: an `AuthBase` that sets a header."""
 
     def __init__(self, headers: dict[str, str]) -> None:
         self._headers = headers
@@ -114,6 +116,13 @@ class _HeaderAuth(requests.auth.AuthBase):
     def __call__(self, request: _Request) -> _Request:
         request.headers.update(self._headers)
         return request
+
+
+class _AsyncHeaderAuth(_HeaderAuth):
+    """The floor of niquests' AsyncSession, which awaits an auth whose `__call__` is async."""
+
+    async def __call__(self, request: _Request) -> _Request:  # type: ignore[override]
+        return super().__call__(request)
 
 
 @cache
@@ -170,6 +179,14 @@ def _niquests(site: Site, stack: ExitStack, given: dict[str, Any]) -> Any:
     import niquests
 
     session = stack.enter_context(niquests.Session(**given))
+    session.trust_env = False
+    return session
+
+
+async def _niquests_async(site: Site, stack: AsyncExitStack, given: dict[str, Any]) -> Any:
+    import niquests
+
+    session = await stack.enter_async_context(niquests.AsyncSession(**given))
     session.trust_env = False
     return session
 
@@ -255,6 +272,16 @@ FAMILIES: dict[str, Family] = {
             floor=_HeaderAuth,
             get=_status,
             transports=OVER_HTTP,
+        ),
+        Family(
+            name="niquests.AsyncSession",
+            package="niquests",
+            open=_niquests_async,
+            floor=_AsyncHeaderAuth,
+            get=_async_status,
+            asynchronous=True,
+            transports=OVER_HTTP,
+            adapt=lambda auth: auth.as_async(),
         ),
         Family(
             name="aiohttp.ClientSession",

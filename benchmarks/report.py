@@ -26,16 +26,20 @@ METHOD = """\
   round's ratio; *µs added* is the difference of the medians, and *of medians* the
   ratio of the medians, a cross-check. The auths hold a valid cached token: this is
   the common case. The *hand-written auth* sets that same header from an auth object,
-  the least each client takes: a requests `AuthBase` (the same callable for niquests),
-  a two-line `auth_flow` of httpx's or httpx2's `Auth`, and for aiohttp a middleware
-  that sets the header and awaits its handler. It is the floor any `auth=` object
-  pays, against which SPEC §7 measures finauth (*finauth / hand-written auth*, the
-  median of round-by-round ratios).
+  the least each client takes: a requests `AuthBase` (the same callable for niquests'
+  Session, an async one for its AsyncSession), a two-line `auth_flow` of httpx's or
+  httpx2's `Auth`, and for aiohttp a middleware that sets the header and awaits its
+  handler. It is the floor any `auth=` object pays, against which SPEC §7 measures
+  finauth (*finauth / hand-written auth*, the median of round-by-round ratios).
 - **Clients.** Every client finauth works with is a workload of its own, its three
   variants built alike: requests, httpx.Client and httpx.AsyncClient, httpx2's two,
-  niquests' Session and aiohttp's ClientSession (where finauth is a client
-  middleware). A client that is not installed is left out of the run, which says
-  so; `nox -s bench` installs them all.
+  niquests' Session and AsyncSession (finauth as `auth.as_async()` there) and
+  aiohttp's ClientSession (where finauth is a client middleware). A client that is
+  not installed is left out of the run, which says so; `nox -s bench` installs them
+  all. requests runs on urllib3, whose version the header gives: niquests' own
+  urllib3-future, whose wheel takes urllib3's place under requests too, is built
+  from source by `nox -s bench` so that it stays apart (a urllib3 version ending in
+  .9xx is urllib3-future).
 - **Interleaved rounds.** Each round sends *n* requests per variant, one after the
   other, in an order rotated every round, so that a slow spell of the machine falls
   on every variant of that round alike and cancels out of its ratios. Each variant
