@@ -199,8 +199,8 @@ def test_a_token_about_to_expire_is_refreshed_before_sending(served: Served) -> 
     assert (emulator.logins, emulator.refreshes, emulator.denials) == (1, 1, 0)
 
 
-LOGIN_STALL = 1.0
-"""Seconds each storm's login answer is held back: the renewal takes at least this."""
+LOGIN_STALL = 1.5
+"""Seconds a storm's login answer is held back: the renewal takes at least this."""
 
 
 def test_a_storm_makes_one_renewal_and_never_blocks_the_event_loop(served: Served) -> None:
@@ -234,8 +234,9 @@ def test_a_storm_makes_one_renewal_and_never_blocks_the_event_loop(served: Serve
     assert statuses == [200] * 64
     assert took >= LOGIN_STALL
     # The loop went on while the renewal and 63 waiters waited: a blocking wait would
-    # have stalled it for the whole renewal.
-    assert longest_gap < LOGIN_STALL / 3
+    # have stalled it for the whole renewal. (What it does stall for is the CPU of 64
+    # requests and of the emulator's threads, with the GIL, on a busy machine too.)
+    assert longest_gap < LOGIN_STALL / 2
     assert took < 30
 
 
