@@ -1,17 +1,26 @@
 """Serving an emulator in-process to aiohttp: a connection with the emulator at its far end.
 
-A stub hooks aiohttp below the client middlewares, so that the finauth middleware (or
-any other) runs as it does against a server: at `TCPConnector._create_connection`, where
-aiohttp would open a socket to the host. For a stub's origin it gets an in-process
-transport instead, which reads the request with h11 and writes the emulator's answer
-back; everything above it (middlewares, cookies, redirects, the response and its
-connection's release) is aiohttp's own. Each connection carries one request and then
-closes, so none outlives its stub in the session's pool.
+Where a stub steps in. The finauth middleware must run as it does against the provider,
+so the stub answers below the middlewares. There, aiohttp (3.14, as read for this) sends
+a request with `_connect_and_send_request`, a closure `ClientSession._request` makes anew
+for each request (nothing to hook), which takes a connection from the session's connector
+and writes the request to it. `TCPConnector._create_connection`, where the connector of every
+session (unless the user gives another kind) resolves the host and opens a socket, is the
+one place below the middlewares that sees each new connection before anything leaves the
+process: for a stub's origin it returns an in-process connection, whose transport reads
+the request with h11 and hands the emulator's answer back as bytes. Everything else is
+aiohttp's own: middlewares, cookies, redirects, timeouts, parsing and releasing the answer.
+Each connection carries one request and then closes, so none outlives its stub in a pool.
+The alternatives skip the middlewares (`ClientSession._request`) or build a
+`ClientResponse` by hand, as aioresponses does, with a constructor aiohttp changes
+(3.14 added an argument, aioresponses issue #289).
 
-aioresponses patches `ClientSession._request`, above the middlewares, and answers every
-request there (a URL it does not know is refused). A stub's hook on `_request` sends its
-origin's requests to aiohttp's own `_request` instead, found beneath the patch, and hands
-everything else to what is there.
+Beside aioresponses. aioresponses patches `ClientSession._request`, above the middlewares,
+and answers every request there (one it does not know is refused). So a stub also hooks
+`_request`: its origin's requests go to aiohttp's own `_request`, found beneath the patch
+(`unittest.mock` keeps what an active patch replaced), every other to what is there. An
+aioresponses started after the stub patches over that hook; the stub then puts it back on
+top (see `stub._on_top_again`), and aioresponses, stopping, puts back what it replaced.
 
 Imported only once aiohttp is.
 """
@@ -41,7 +50,8 @@ StubFor = Callable[[object, str], "Stub | None"]
 
 
 class InProcessTransport(asyncio.Transport):
-    """What aiohttp writes a request to and reads the emulator's answer from."""
+    """What aiohttp writes a request to and reads the emulator's answer from, as from a
+    socket: the answer arrives from the event loop, once the request is whole."""
 
     def __init__(self, emulator: Emulator, protocol: ResponseHandler) -> None:
         super().__init__()
