@@ -56,9 +56,9 @@ def select_pyenv_pythons() -> None:
 select_pyenv_pythons()
 
 
-NIQUESTS_ONLY = "--ignore=tests/clients/test_niquests_async.py"
-"""The niquests tests outside the client matrix, which `-m niquests` selects."""
-PARALLEL = ("-n", "2", "--ignore=tests/soak", NIQUESTS_ONLY, "-m", "not niquests")
+NIQUESTS_MODULE = "--ignore=tests/clients/test_niquests_async.py"
+"""niquests' own tests, which import it: `tests-niquests` runs them."""
+PARALLEL = ("-n", "2", "--ignore=tests/soak", NIQUESTS_MODULE, "-m", "not niquests")
 """The suite but the soak, on both cores of the machines it runs on: most of it waits on
 sockets. The soak measures load, so it runs alone (`tests/soak`); niquests replaces
 urllib3 under requests, so its tests run apart (`tests-niquests`)."""
@@ -83,10 +83,8 @@ def tests_niquests(session: nox.Session) -> None:
     """niquests, sync and async, in an environment of its own: its urllib3-future takes the
     place of urllib3 there, under requests too, so requests runs again on it."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests-niquests"))
-    args = session.posargs or ("-n", "2", "-m", "urllib3", "tests/clients", "tests/plugin")
-    session.run("pytest", *args)
-    if not session.posargs:
-        session.run("pytest", "tests/clients/test_niquests_async.py")
+    args = ("-n", "2", "--ignore=tests/soak", "-m", "niquests or urllib3")
+    session.run("pytest", *(session.posargs or args))
 
 
 @nox.session(name="tests-lowest", venv_backend="uv")

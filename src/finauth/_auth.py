@@ -67,7 +67,10 @@ class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
     def session_for(self, library: Any) -> requests.Session:
         """What carries login and refresh calls for `library` (requests or niquests): your
         `session=` if it is one of that library's, else a private one, made on first use."""
-        if isinstance(self._session, library.Session):
+        # niquests' AsyncSession is a Session too, which a sync call cannot use
+        if isinstance(self._session, library.Session) and not isinstance(
+            self._session, getattr(library, "AsyncSession", ())
+        ):
             given: requests.Session = self._session
             return given
         with self._session_lock:

@@ -23,6 +23,8 @@ from finauth._auth import LoginAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer, Reply
 from finauth.testing._clients import open_client
 
+pytestmark = pytest.mark.niquests
+
 
 @dataclass
 class Served:
@@ -390,4 +392,22 @@ def test_a_cancelled_caller_leaves_the_renewal_to_finish_for_the_others(served: 
         return response.status_code
 
     assert anyio.run(run_async, scenario, served) == 200
+    assert emulator.logins == 1
+
+
+def test_an_async_session_given_carries_none_of_the_sync_sessions_logins() -> None:
+    """niquests' AsyncSession is a Session too: given as `session=`, it carries the
+    AsyncSession's logins, and a sync Session's go through a private one."""
+    emulator = EMULATORS[0]()
+
+    async def given_async_session() -> niquests.AsyncSession:
+        return niquests.AsyncSession()
+
+    given = asyncio.run(given_async_session())
+    with EmulatorServer(emulator) as server, niquests.Session() as session:
+        auth = emulator.auth(server.base_url, session=given)
+        answer = session.get(server.base_url + emulator.sample_path, auth=auth)
+        assert answer.status_code == 200
+        assert auth.session_for(niquests) is not given
+        auth.close()
     assert emulator.logins == 1
