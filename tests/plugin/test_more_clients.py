@@ -23,13 +23,15 @@ import textwrap
 
 import pytest
 
-ON_NIQUESTS = (pytest.mark.niquests, pytest.mark.urllib3)
+OPTIONAL = pytest.mark.optional_client
+"""A client finauth does not depend on: tests-lowest leaves it to the main run."""
+ON_NIQUESTS = (pytest.mark.niquests, pytest.mark.urllib3, OPTIONAL)
 CLIENTS = [
-    pytest.param("httpx2", "httpx2", id="httpx2"),
-    pytest.param("httpx2-async", "httpx2", id="httpx2-async"),
+    pytest.param("httpx2", "httpx2", id="httpx2", marks=OPTIONAL),
+    pytest.param("httpx2-async", "httpx2", id="httpx2-async", marks=OPTIONAL),
     pytest.param("niquests", "niquests", id="niquests", marks=ON_NIQUESTS),
     pytest.param("niquests-async", "niquests", id="niquests-async", marks=ON_NIQUESTS),
-    pytest.param("aiohttp", "aiohttp", id="aiohttp"),
+    pytest.param("aiohttp", "aiohttp", id="aiohttp", marks=OPTIONAL),
 ]
 """(client kind, the package it needs)."""
 STUBS = ("fincrux_stub", "finvera_stub", "finhub_stub")
@@ -231,6 +233,7 @@ def test_each_client_is_answered_and_unmatched_requests_fail_once(
     assert "network access attempted" not in output
 
 
+@OPTIONAL
 @pytest.mark.parametrize("stub", STUBS)
 def test_aiohttp_stub_coexists_with_aioresponses_in_both_orders(
     pytester: pytest.Pytester, stub: str

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
-from typing import Any
 
 import httpx
-import httpx2
 import pytest
 import requests
 
@@ -170,8 +169,17 @@ def test_from_environ_names_every_missing_variable_and_no_value(
 # --- bind ----------------------------------------------------------------------------------
 
 
+HTTPX2 = pytest.mark.optional_client
+
+
 @pytest.mark.parametrize(
-    "client", [httpx.Client, httpx2.Client, requests.Session, lambda: "a client"]
+    "client",
+    [
+        httpx.Client,
+        pytest.param(lambda: importlib.import_module("httpx2").Client(), marks=HTTPX2),
+        requests.Session,
+        lambda: "a client",
+    ],
 )
 def test_bind_takes_only_an_httpx_async_client(client: Callable[[], object]) -> None:
     auth = FincruxJWTAuth("me@example.org", "s3cret")
@@ -181,8 +189,9 @@ def test_bind_takes_only_an_httpx_async_client(client: Callable[[], object]) -> 
         auth.bind(client())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("library", [httpx, httpx2])
-def test_bind_sets_the_clients_auth_and_returns_the_client(library: Any) -> None:
+@pytest.mark.parametrize("package", ["httpx", pytest.param("httpx2", marks=HTTPX2)])
+def test_bind_sets_the_clients_auth_and_returns_the_client(package: str) -> None:
+    library = importlib.import_module(package)
     auth = FincruxJWTAuth("me@example.org", "s3cret")
     client = library.AsyncClient()
     assert auth.bind(client) is client
