@@ -126,9 +126,6 @@ def tests_lowest(session: nox.Session) -> None:
         "djangorestframework-simplejwt",
         "dj-rest-auth",
         "waitress",
-        "httpx2",
-        "aiohttp",
-        "aioresponses",
     ]
     session.install("-c", str(constraints), *tools)
     session.run("pytest", *(session.posargs or LOWEST))
