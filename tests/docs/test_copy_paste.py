@@ -141,8 +141,16 @@ def installed_by(extra: str) -> set[str]:
     }
 
 
+def client_marks(program: str) -> list[pytest.MarkDecorator]:
+    """A program with niquests runs where niquests is installed (`nox -s tests-niquests`):
+    marked as tests/conftest.py marks the client matrix's niquests runs."""
+    return [pytest.mark.niquests] if re.search(r"^import niquests$", program, re.M) else []
+
+
 CLIENT_PROGRAMS = [
-    pytest.param(program, id=re.sub(r"\W+", "-", heading.strip().lower()))
+    pytest.param(
+        program, id=re.sub(r"\W+", "-", heading.strip().lower()), marks=client_marks(program)
+    )
     for heading, text in re.findall(
         r"^## (.+?)\n(.*?)(?=^## |\Z)", CLIENTS_PAGE.read_text(), re.M | re.S
     )
@@ -188,7 +196,7 @@ def test_quickstart_command_line_runs_against_the_sandbox(walk: Walk, page: Path
 
 
 QUICKSTART_PROGRAMS = [
-    pytest.param(page, program, id=f"{page.stem}-{number}")
+    pytest.param(page, program, id=f"{page.stem}-{number}", marks=client_marks(program))
     for page in QUICKSTARTS
     for number, program in enumerate(fenced(page.read_text(), "python"), 1)
 ]
