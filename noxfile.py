@@ -215,7 +215,8 @@ def docs_browser(session: nox.Session) -> None:
     with apt-get (Debian's `chromium` and `chromium-driver`) when they are missing.
     """
     chromium, chromedriver = browser_binaries(session)
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    # every client: the home page shows `finauth demo` as the README's first command runs it
+    session.install(".[clients]", *nox.project.dependency_groups(PYPROJECT, "docs"))
     session.install("pytest", "pytest-timeout", "selenium>=4.11")
     site = Path(session.create_tmp()) / "site"
     session.run(
