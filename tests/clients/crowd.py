@@ -169,8 +169,10 @@ async def _aiohttp_session(
             self.status_code = status
 
     class Getter:
-        async def get(self, url: str) -> Answered:
-            async with session.get(url) as response:
+        async def get(self, url: str, **options: Any) -> Answered:
+            if "auth" in options and options.pop("auth") is None:
+                options["middlewares"] = ()  # httpx's auth=None: without the auth
+            async with session.get(url, **options) as response:
                 await response.read()
                 return Answered(response.status)
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from contextlib import suppress
+from functools import partial
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
-from .._flow import Send, TokenFlow
+from .._flow import Send, Step, TokenFlow
 from .._origin import Origin, origin_of
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
@@ -79,31 +80,44 @@ class AiohttpAuth:
         """Authenticate `request`, send it with `handler`, and once more after a 401.
 
         An answer the flow goes on from is read (up to a cap) and released first: a
-        caller waiting for a renewal holds no connection of the session's pool (R6).
+        caller waiting for a renewal holds no connection of the session's pool (R6). A
+        renewal runs in a task of its own (`RenewalApart`): a caller cancelled meanwhile
+        (`asyncio.timeout`) leaves it to finish for the callers after it.
         """
+        from ._detached import RenewalApart
+
         steps = self._flow.authenticate(ClientRequestView(request))
         reply: object = None
         response: ClientResponse | None = None
         unread: ClientResponse | None = None
+        orphaned = False
         try:
             while True:
                 try:
-                    step = steps.send(reply)
+                    step: Step | None = steps.send(reply)
                 except StopIteration:
-                    assert response is not None, "the flow sends every request"
-                    return response
-                if unread is not None:
+                    step = None
+                if step is not None and unread is not None:
                     await _read_and_release(unread)
                     unread = None
+                if isinstance(step, AuthCall):
+                    send = partial(self._call_through_session, request=request)
+                    apart = RenewalApart(steps, send, self._flow.provider.name)
+                    try:
+                        step = await apart.until_sent(step)
+                    finally:
+                        orphaned = apart.orphaned
+                if step is None:  # the flow has ended: the last answer is the caller's
+                    assert response is not None, "the flow sends every request"
+                    return response
                 if isinstance(step, Send):
                     response = unread = await handler(request)
                     reply = response.status
-                elif isinstance(step, AuthCall):
-                    reply = await self._call_through_session(step, request)
                 else:
                     reply = await in_loop(step)
         finally:
-            steps.close()
+            if not orphaned:
+                steps.close()
 
     async def _call_through_session(self, call: AuthCall, request: ClientRequest) -> Answer:
         """`call`, sent through the session `request` came from, never following a

@@ -9,7 +9,9 @@ shielded in the caller's task; see `_httpx`.)
 An auth bound to its client (`bind`) knows what to send with, so it carries out a
 renewal in a task of its own, from its first auth call up to the user's request. The
 caller awaits that task shielded: cancelled, it gets its CancelledError at once, and the
-task goes on alone, saves the token, releases the flight and closes the flow.
+task goes on alone, saves the token, releases the flight and closes the flow. aiohttp's
+middleware always knows what to send with (the request's session), so it always renews
+this way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -49,7 +52,16 @@ class BoundAuth(HttpxAuth):
         client = self._client()
         if client is None or client.is_closed or not _on_asyncio():
             return None
-        return RenewalApart(self, client, steps, request)
+        return RenewalApart(steps, partial(self._send, client, request), self._flow.provider.name)
+
+    async def _send(
+        self, client: httpx.AsyncClient, request: httpx.Request, call: AuthCall
+    ) -> Answer:
+        """`call` sent with the bound client, not through its auth (nor redirects: R18)."""
+        sent = _auth_request(call, request)
+        deadline = anyio.current_time() + self.timeout
+        response = await client.send(sent, auth=None, follow_redirects=False, stream=True)
+        return _answer(call, sent, response, await _aread_at_most(response, deadline))
 
     def __repr__(self) -> str:
         return f"{self._auth!r}.bind(...)"
@@ -60,15 +72,13 @@ class RenewalApart:
 
     def __init__(
         self,
-        auth: HttpxAuth,
-        client: httpx.AsyncClient,
         steps: Generator[Step, Any, None],
-        request: httpx.Request,
+        send: Callable[[AuthCall], Awaitable[Answer]],
+        provider: str,
     ) -> None:
-        self._auth = auth
-        self._client = client
         self._steps = steps
-        self._request = request
+        self._send = send
+        self._provider = provider
         self.orphaned = False
         """Whether the caller was cancelled and left the flow to the task, which closes it."""
 
@@ -87,28 +97,19 @@ class RenewalApart:
 
     async def _drive(self, step: Step) -> Send | None:
         while not isinstance(step, Send):
-            reply = await (self._call(step) if isinstance(step, AuthCall) else in_loop(step))
+            reply = await (self._send(step) if isinstance(step, AuthCall) else in_loop(step))
             try:
                 step = self._steps.send(reply)
             except StopIteration:
                 return None
         return step
 
-    async def _call(self, call: AuthCall) -> Answer:
-        """`call` sent with the bound client, not through its auth (nor redirects: R18)."""
-        sent = _auth_request(call, self._request)
-        deadline = anyio.current_time() + self._auth.timeout
-        response = await self._client.send(sent, auth=None, follow_redirects=False, stream=True)
-        return _answer(call, sent, response, await _aread_at_most(response, deadline))
-
     def _finished_alone(self, task: asyncio.Task[Send | None]) -> None:
         _alone.discard(task)
         self._steps.close()
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.info(
-                "%s: a renewal whose caller was cancelled failed: %s",
-                self._auth._flow.provider.name,
-                error,
+                "%s: a renewal whose caller was cancelled failed: %s", self._provider, error
             )
 
 
