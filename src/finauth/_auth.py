@@ -24,7 +24,15 @@ from .clients._requests import RequestsAuth
 from .stores import MemoryTokenStore, TokenStore
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import niquests
+
     from .clients._niquests_async import AsyncRequestsAuth
+
+    LoginSession: TypeAlias = requests.Session | niquests.Session
+    """What may carry login and refresh calls: a requests or niquests session (sync or
+    async: niquests' AsyncSession is a Session)."""
 
 _Auth = TypeVar("_Auth", bound="LoginAuth")
 
@@ -38,7 +46,7 @@ class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
         *,
         store: TokenStore | None,
         refresh_margin: float,
-        session: requests.Session | None,
+        session: LoginSession | None,
         timeout: float,
     ) -> None:
         self.timeout = seconds(provider.name, "timeout", timeout, allow_zero=False)

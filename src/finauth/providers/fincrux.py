@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote_plus
-
-import requests
 
 from .._auth import LoginAuth
 from .._config import credential, from_environ, printable
@@ -19,6 +17,9 @@ from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
 from ..clients._static import StaticAuth
 from ..stores import TokenStore
+
+if TYPE_CHECKING:
+    from .._auth import LoginSession
 
 NAME = "Fincrux"
 DEFAULT_BASE_URL = "https://api.fincrux.org"
@@ -89,7 +90,7 @@ class FincruxJWTAuth(LoginAuth):
         refresh_path: str = REFRESH_PATH,
         store: TokenStore | None = None,
         refresh_margin: float = 60.0,
-        session: requests.Session | None = None,
+        session: LoginSession | None = None,
         allow_insecure: bool = False,
         timeout: float = 30.0,
     ) -> None:

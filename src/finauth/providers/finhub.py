@@ -8,10 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
-
-import requests
 
 from .._auth import LoginAuth
 from .._config import credential, from_environ, header_value, path_segment
@@ -19,6 +17,9 @@ from .._origin import BaseURL, parse_base_url
 from .._token import Token, issue_token, jwt_claims
 from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
 from ..stores import TokenStore
+
+if TYPE_CHECKING:
+    from .._auth import LoginSession
 
 NAME = "FinHub"
 DEFAULT_BASE_URL = "https://sandbox.finhub.cloud"
@@ -206,7 +207,7 @@ class FinHubSessionAuth(LoginAuth):
         base_url: str = DEFAULT_BASE_URL,
         store: TokenStore | None = None,
         refresh_margin: float = 300.0,
-        session: requests.Session | None = None,
+        session: LoginSession | None = None,
         allow_insecure: bool = False,
         timeout: float = 30.0,
     ) -> None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import requests
 
@@ -30,6 +30,9 @@ from .._wire import (
 )
 from ..clients._requests import RequestsAuth, answer_from
 from ..stores import TokenStore
+
+if TYPE_CHECKING:
+    from .._auth import LoginSession
 
 NAME = "Finvera"
 DEFAULT_BASE_URL = "https://api.finvera.news"
@@ -131,7 +134,7 @@ class FinveraCookieAuth(LoginAuth):
         scheme: Scheme = "cookie",
         store: TokenStore | None = None,
         refresh_margin: float = 60.0,
-        session: requests.Session | None = None,
+        session: LoginSession | None = None,
         allow_insecure: bool = False,
         timeout: float = 30.0,
     ) -> None:
