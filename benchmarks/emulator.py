@@ -199,6 +199,10 @@ BARE = "in memory, bare"
 """`Memo`: the client and its auth, with next to nothing behind them."""
 LOOPBACK = "loopback"
 """HTTP/1.1 over 127.0.0.1 to an `EmulatorServer`, connections kept alive."""
+LOOPBACK_POOL = 64
+"""Connections a requests.Session keeps to the loopback server: one per thread of a storm,
+as a user sharing a session among that many would set it, so that urllib3 discards
+none (warning each time, which the storms would count)."""
 
 
 @dataclass
@@ -232,6 +236,8 @@ class Site:
             session.mount(self.base_url, self._memo.requests_adapter())
         elif self.where == IN_MEMORY:
             session.mount(self.base_url, self.emulator.requests_adapter())
+        else:
+            session.mount(self.base_url, HTTPAdapter(pool_maxsize=LOOPBACK_POOL))
         return session
 
     def httpx_options(self, package: str = "httpx") -> dict[str, Any]:

@@ -66,7 +66,8 @@ METHOD = """\
   multiprocessing barriers) at a token already inside that 60 s margin, over
   loopback; token calls are counted at the emulator; the time runs from the
   release until the last request has its answer. Threads share each synchronous
-  client, asyncio tasks each async one (aiohttp's session among them); the
+  client (a requests session keeping a connection per thread, so that urllib3
+  discards none and warns), asyncio tasks each async one (aiohttp's among them); the
   processes each have an httpx.Client (authlib's own class). The last storm has
   the provider refuse every token while the synchronous clients still think
   theirs valid.
