@@ -237,8 +237,8 @@ def test_a_storm_makes_one_renewal_and_never_blocks_the_event_loop(served: Serve
     assert took >= LOGIN_STALL
     # The loop went on while the renewal and 63 waiters waited: a blocking wait would
     # have stalled it for the whole renewal. (What it does stall for is the CPU of 64
-    # requests and of the emulator's threads, with the GIL, on a busy machine too.)
-    assert longest_gap < LOGIN_STALL / 2
+    # requests and of the emulator's threads, with the GIL: tenths on a busy machine.)
+    assert longest_gap < LOGIN_STALL
     assert took < 30
 
 
