@@ -66,11 +66,12 @@ LOWEST = (
     *PARALLEL[:-2],
     "--ignore=tests/docs",
     "-m",
-    "not load and not niquests and not optional_client",
+    "not load and not niquests and not optional_client and not in_process",
 )
 """What the lowest versions must pass: the suite but the soak, the docs' own checks, the
-tests of scale, which check load, not versions, and the client matrix of the clients
-finauth does not depend on, whose lowest versions are not its own (the main run has them)."""
+tests of scale, which check load, not versions, the client matrix of the clients finauth
+does not depend on, whose lowest versions are not its own, and its in-process runs of the
+tests it runs over loopback (the main run has them all)."""
 
 
 @nox.session(python=PYTHONS)
@@ -89,7 +90,7 @@ def tests_niquests(session: nox.Session) -> None:
     """niquests, sync and async, in an environment of its own: its urllib3-future takes the
     place of urllib3 there, under requests too, so requests runs again on it."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests-niquests"))
-    args = ("-n", "2", "--ignore=tests/soak", "-m", "niquests or urllib3")
+    args = ("-n", "2", "--ignore=tests/soak", "-m", "niquests or (urllib3 and not load)")
     session.run("pytest", *(session.posargs or args))
 
 

@@ -146,8 +146,9 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the in-process runs of the clients that have no in-process transport,
     saying so in pytest's count of deselected tests; mark each client's runs with what
-    it is built on (`niquests`, `urllib3`) and whether finauth depends on it
-    (`optional_client`), for the sessions that choose by them."""
+    it is built on (`niquests`, `urllib3`), whether finauth depends on it
+    (`optional_client`) and whether it runs in-process (`in_process`), for the sessions
+    that choose by them."""
     unserved = [item for item in items if _in_process_without_transport(item)]
     if unserved:
         config.hook.pytest_deselected(items=unserved)
@@ -160,6 +161,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.urllib3)
         if client.startswith(("niquests", "httpx2", "aiohttp")):
             item.add_marker(pytest.mark.optional_client)
+        if _params(item).get("transport") == "in-process":
+            item.add_marker(pytest.mark.in_process)
 
 
 def _params(item: pytest.Item) -> dict[str, Any]:
