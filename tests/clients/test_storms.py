@@ -201,7 +201,7 @@ TASK_STORMS = [
 over loopback and in-process (the others share an adapter with it, or have no in-process
 transport)."""
 HELD_BACK = 1.0
-"""Seconds the provider holds back a task storm's login: a loop blocked while it waits
+"""Seconds the provider holds back a task storm's refresh: a loop blocked while it waits
 would show a pause as long between two ticks (a loaded machine shows pauses of tenths)."""
 TICK = 0.01
 
@@ -211,12 +211,12 @@ TICK = 0.01
 def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str, bound: bool) -> None:
     """Bound to its client, the auth sends its renewals from a task of its own: through
     the same pool, which the waiting callers have let go of. While the renewal is held
-    back (the login of a storm with no token), the event loop goes on: a ticker task never
-    pauses as long as the renewal."""
+    back (the refresh of a token found expiring, on a small pool), the event loop goes on:
+    a ticker task never pauses as long as the renewal."""
     auth = rig.auth(refresh_margin=60)
     outcomes: list[Outcome] = []
     ticks: list[float] = []
-    watched = pool == "small" and scenario == "no-token"
+    watched = pool == "small" and scenario == "expiring"
 
     async def ticker() -> None:
         while True:
@@ -238,7 +238,7 @@ def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str, bou
             elif scenario == "revoked":
                 rig.emulator.revoke_tokens()  # a token answered 401
             if watched:
-                rig.emulator.stall_next("login", HELD_BACK)
+                rig.emulator.stall_next("refresh", HELD_BACK)
 
             async def one() -> None:
                 outcomes.append(await async_outcome(lambda: client.get(rig.url())))

@@ -199,6 +199,7 @@ def seed_expired_token(api: Api, deployment: Deployment) -> None:
     store.client.set(store.prefix + key, dump_token(expired), px=60_000)  # set() drops it
 
 
+@pytest.mark.load
 def test_a_storm_of_processes_and_threads_renews_once(deployment: Deployment, api: Api) -> None:
     """Four processes and sixty-four threads find the token expired at the same moment."""
     seed_expired_token(api, deployment)
