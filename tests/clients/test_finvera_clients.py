@@ -709,3 +709,29 @@ def test_a_body_token_the_emulator_never_issued_is_refused_then_renewed(
     denied, accepted = api_calls(rig)
     assert values_of(denied, "DT_AUTH_TOKEN") == ["forged"]
     assert_carries_only(accepted, current(auth).access_token)
+
+
+@pytest.mark.optional_client
+@pytest.mark.parametrize("client_name", ["aiohttp"])
+@pytest.mark.parametrize("transport", ["loopback"])
+def test_aiohttp_keeps_the_cookies_auth_answers_set_out_of_the_sessions_jar(
+    rig: Rig, auth: LoginAuth
+) -> None:
+    """R10: aiohttp's jar would send Finvera's DT_* cookies to every port of the host; the
+    session's own cookies stay. (A jar that takes cookies of an IP address, as one for a
+    named host does.)"""
+    import aiohttp
+
+    async def jar_after_a_login() -> list[tuple[str, str]]:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(middlewares=(auth,), cookie_jar=jar) as session:
+            session.cookie_jar.update_cookies({"theme": "dark"}, response_url=session_url)
+            async with session.get(rig.url()) as response:
+                assert response.status == 200
+            return [(cookie.key, cookie.value) for cookie in session.cookie_jar]
+
+    from yarl import URL
+
+    session_url = URL(rig.base_url)
+    assert anyio.run(jar_after_a_login) == [("theme", "dark")]
+    assert rig.emulator.logins == 1

@@ -16,9 +16,7 @@ provider's origin and no others (R1), with nothing to take back.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from contextlib import suppress
 from functools import partial
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from .._flow import Send, Step, TokenFlow
@@ -136,9 +134,9 @@ class AiohttpAuth:
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         ) as response:
             body = await _read_and_release(response)
-            pairs = _header_pairs(response.raw_headers)
-        _forget_cookies(session.cookie_jar, pairs)
-        return Answer(call, response.status, pairs, body)
+            answer = Answer(call, response.status, _header_pairs(response.raw_headers), body)
+        _forget_cookies(session.cookie_jar, answer.cookies_set())
+        return answer
 
 
 def _carrying_exactly(call: AuthCall) -> Callable[..., Awaitable[ClientResponse]]:
@@ -179,16 +177,9 @@ def _header_pairs(raw: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], 
     return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
 
 
-def _forget_cookies(jar: Any, headers: tuple[tuple[str, str], ...]) -> None:
+def _forget_cookies(jar: Any, cookies: tuple[tuple[str, str], ...]) -> None:
     """Take the cookies an auth answer set out of the session's jar, which would send
     them to every port of the provider's host, and on redirects (R10): the flow keeps
     them, and sends what the provider needs."""
-    set_cookies: set[tuple[str, str]] = set()
-    for name, value in headers:
-        if name.lower() == "set-cookie":
-            parsed: SimpleCookie = SimpleCookie()
-            with suppress(CookieError):  # unreadable: the jar took none of it either
-                parsed.load(value)
-            set_cookies.update((morsel.key, morsel.value) for morsel in parsed.values())
-    if set_cookies:
-        jar.clear(lambda morsel: (morsel.key, morsel.value) in set_cookies)
+    if cookies:
+        jar.clear(lambda morsel: (morsel.key, morsel.value) in cookies)
