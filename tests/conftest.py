@@ -77,10 +77,14 @@ class Rig:
         return CLIENTS[self.client][0]
 
     @property
+    def package(self) -> str:
+        """The package the client comes from: its kind up to the first hyphen."""
+        return self.kind.partition("-")[0]
+
+    @property
     def family(self) -> str:
         """The adapter the client goes through: "requests", "httpx" or "aiohttp"."""
-        package = self.kind.partition("-")[0]
-        return FAMILIES.get(package, package)
+        return FAMILIES.get(self.package, self.package)
 
     @property
     def is_async(self) -> bool:

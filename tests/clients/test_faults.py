@@ -578,7 +578,7 @@ clients finauth does not depend on: tests-lowest and the main run have none of n
 def network_error(rig: Rig, fault: str) -> type[Exception] | None:
     """What this client raises for `fault` on any request of its own (None: nothing, for
     it sends the request once more itself)."""
-    error = NETWORK_ERRORS[fault][rig.kind.partition("-")[0]]
+    error = NETWORK_ERRORS[fault][rig.package]
     if isinstance(error, str):
         module, _, name = error.rpartition(".")
         error = getattr(importlib.import_module(module), name)

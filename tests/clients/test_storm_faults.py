@@ -60,7 +60,7 @@ classes of the same names, as `read_timeout` finds them)."""
 
 
 def read_timeout(rig: Rig) -> type[Exception]:
-    package = rig.kind.partition("-")[0]
+    package = rig.package
     if package in ("niquests", "httpx2"):
         library = importlib.import_module(package)
         error: type[Exception] = (

@@ -88,15 +88,15 @@ class Httpx2Accepted:
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
-        own: Any = type(self)
+        own: type = type(self)
         httpx2 = sys.modules.get("httpx2")
         if httpx2 is None or issubclass(own, httpx2.Auth):
-            return type(self)
+            return own
         return _also_an_httpx2_auth(own, httpx2.Auth)
 
 
 @cache
-def _also_an_httpx2_auth(own: Any, httpx2_auth: Any) -> type:
+def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
     return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
 
 
