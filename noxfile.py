@@ -58,10 +58,13 @@ select_pyenv_pythons()
 
 NIQUESTS_MODULE = "--ignore=tests/clients/test_niquests_async.py"
 """niquests' own tests, which import it: `tests-niquests` runs them."""
-PARALLEL = ("-n", "2", "--ignore=tests/soak", NIQUESTS_MODULE, "-m", "not niquests")
-"""The suite but the soak, on both cores of the machines it runs on: most of it waits on
-sockets. The soak measures load, so it runs alone (`tests/soak`); niquests replaces
-urllib3 under requests, so its tests run apart (`tests-niquests`)."""
+WORKERS = ("-n", "3")
+"""Three pytest workers on the two cores CI machines have, since most tests wait on
+sockets: tests-lowest took 329 s with three, 403 s with two."""
+PARALLEL = (*WORKERS, "--ignore=tests/soak", NIQUESTS_MODULE, "-m", "not niquests")
+"""The suite but the soak, in parallel. The soak measures load, so it runs alone
+(`tests/soak`); niquests replaces urllib3 under requests, so its tests run apart
+(`tests-niquests`)."""
 LOWEST = (
     *PARALLEL[:-2],
     "--ignore=tests/docs",
@@ -90,7 +93,7 @@ def tests_niquests(session: nox.Session) -> None:
     """niquests, sync and async, in an environment of its own: its urllib3-future takes the
     place of urllib3 there, under requests too, so requests runs again on it."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests-niquests"))
-    args = ("-n", "2", "--ignore=tests/soak", "-m", "niquests or (urllib3 and not load)")
+    args = (*WORKERS, "--ignore=tests/soak", "-m", "niquests or (urllib3 and not load)")
     session.run("pytest", *(session.posargs or args))
 
 

@@ -6,10 +6,12 @@ Tokens live 6 s and are renewed 2.5 s early; every ~1,000 requests the provider
 revokes every token. The margin is wide because it must outlast the slowest round
 trip: a request whose token expires on its way is refused, and R4 rightly returns
 the 401 of its re-send. Among 96 workers on 2 cores, the slowest take 1 to 1.7 s
-(up to 4 s with two more busy processes); with a 0.5 s margin, about one run in
-nine returned a 401 or renewed once more than the clock says. Every request must succeed, the renewals the provider
-counts must be within 10 % of what the clock and the revocations call for, and
-no thread or socket may outlive the run (ResourceWarning is an error).
+(3 s and more with two more busy processes); with a 0.5 s margin, about one run in
+nine returned a 401 or renewed once more than the clock says.
+
+Every request must succeed, the renewals the provider counts must be within 10 %
+of what the clock and the revocations call for, and no thread or socket may
+outlive the run (ResourceWarning is an error).
 `FINAUTH_SOAK_REQUESTS` sets the number of requests per provider: 3,000 in the
 normal run, 20,000 in `nox -s soak`.
 """
