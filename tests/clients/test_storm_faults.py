@@ -128,7 +128,10 @@ CANCELLATIONS = [
     pytest.param("httpx-asyncio", "scope", id="anyio-scope"),
     pytest.param("httpx-trio", "scope", id="trio-scope"),
     pytest.param("httpx-asyncio", "wait_for", id="asyncio-wait_for-bound"),
+    pytest.param("httpx2-asyncio", "wait_for", id="httpx2-asyncio-wait_for-bound"),
+    pytest.param("httpx2-trio", "scope", id="httpx2-trio-scope"),
     pytest.param("aiohttp", "wait_for", id="aiohttp-wait_for"),
+    pytest.param("niquests-async", "wait_for", id="niquests-async-wait_for"),
     pytest.param(
         "httpx-asyncio",
         "wait_for-unbound",
@@ -162,11 +165,13 @@ def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
     flight = auth._flow._flight
 
     def client() -> AbstractAsyncContextManager[Any]:
-        if rig.kind == "aiohttp":  # a middleware, which renews apart from its callers
+        if rig.family != "httpx":  # aiohttp's and niquests' auths always renew apart
             return async_client(rig.kind, auth, timeout=5)
+        session: httpx.AsyncClient = importlib.import_module(rig.package).AsyncClient(timeout=5)
         if cancel == "wait_for":
-            return auth.bind(httpx.AsyncClient(timeout=5))
-        return httpx.AsyncClient(auth=auth, timeout=5)
+            return auth.bind(session)
+        session.auth = auth
+        return session
 
     async def cancelled(call: Awaitable[httpx.Response]) -> None:
         if cancel == "scope":
@@ -183,7 +188,10 @@ def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
             if phase == "login":
                 # Without the auth: a connection, and all a first request loads, made
                 # ready, so that the login is at the provider well before the cancel.
-                assert (await session.get(rig.url(), auth=None)).status_code == 401
+                # (Not with niquests, whose session's auth `auth=None` does not turn off,
+                # and whose auth calls open a session of their own anyway.)
+                if rig.family != "requests":
+                    assert (await session.get(rig.url(), auth=None)).status_code == 401
             else:
                 assert (await session.get(rig.url())).status_code == 200
             if phase == "expiring":

@@ -1,4 +1,4 @@
-"""Renewals that outlive a cancelled caller, for an `httpx.AsyncClient` under asyncio.
+"""Renewals that outlive a cancelled caller, under asyncio.
 
 asyncio cancels a caller (`asyncio.timeout`, `asyncio.wait_for`, `task.cancel()`) by
 interrupting its task, and nothing inside that task can shield itself from it: a login
@@ -10,8 +10,8 @@ An auth bound to its client (`bind`) knows what to send with, so it carries out 
 renewal in a task of its own, from its first auth call up to the user's request. The
 caller awaits that task shielded: cancelled, it gets its CancelledError at once, and the
 task goes on alone, saves the token, releases the flight and closes the flow. aiohttp's
-middleware always knows what to send with (the request's session), so it always renews
-this way.
+middleware always knows what to send with (the request's session), and niquests'
+AsyncSession auth sends with a session it has or opens, so they always renew this way.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ origin it takes the credentials back. Pauses and locks wait in the event loop
 (`in_loop`), store calls in a worker thread: the loop is never blocked.
 
 Login and refresh calls go through your `session=` when it is an AsyncSession (R13), else
-through a private one opened for the renewal and closed once it is done: an AsyncSession's
-connections belong to the event loop that opened them, so one kept for later would fail
-in the next loop, and a sync `close()` could not close it in its own.
+through a private one opened for the call and closed once it is answered: an
+AsyncSession's connections belong to the event loop that opened them, so one kept for
+later would fail in the next loop, and a sync `close()` could not close it in its own.
+They run in a task of their own, as aiohttp's do (see `_detached`): a cancelled caller
+leaves its renewal to finish.
 """
 
 from __future__ import annotations
@@ -93,83 +95,89 @@ class AsyncRequestsAuth:
     ) -> AsyncResponse:
         """The flow's last part: the 401 renewed and re-sent once, or nothing to do.
 
-        The flow is closed here whatever happens, the re-send failing or cancelled too.
+        A failed or cancelled re-send closes the flow here; `_run` closes it when it
+        fails, unless a renewal left to finish without its caller still runs it.
         """
+        view.response = cast("requests.Response", response)
+        if not isinstance(await self._run(steps, response.status_code, response), Send):
+            return response
+        original = response.request
         try:
-            view.response = cast("requests.Response", response)
-            if not isinstance(await self._run(steps, response.status_code, response), Send):
-                return response
-            original = response.request
             await view.restart_body()
             again: AsyncResponse = await response.connection.send(view.sent, **send)
-            again.history.append(response)
-            again.request = view.sent
-            await self._run(steps, again.status_code, again)
-            if again.is_redirect and original is not None:
-                # niquests follows the redirect by copying the request it was given, not
-                # the copy re-sent here: that one must carry what the re-send carried,
-                # never the refused token, and nothing of it past the origin (R18).
-                original.prepare_headers(view.headers)
-                self._withdraw_if_leaving(again, original)
-            return again
-        finally:
+        except BaseException:
             steps.close()
+            raise
+        again.history.append(response)
+        again.request = view.sent
+        await self._run(steps, again.status_code, again)
+        if again.is_redirect and original is not None:
+            # niquests follows the redirect by copying the request it was given, not
+            # the copy re-sent here: that one must carry what the re-send carried,
+            # never the refused token, and nothing of it past the origin (R18).
+            original.prepare_headers(view.headers)
+            self._withdraw_if_leaving(again, original)
+        return again
 
     async def _run(
         self, steps: Steps[Any], reply: object, finished: AsyncResponse | None = None
-    ) -> Send | StopIteration:
-        """Run the flow until it wants the user's request sent, or to its end.
+    ) -> Send | None:
+        """Run the flow until it wants the user's request sent (that Send), or to its end.
 
         `finished` is the response just given to the flow: if the flow goes on, it is
-        done with it, so its connection is released before any auth call (R6).
+        done with it, so its connection is released before any auth call (R6). From its
+        first auth call on, the flow runs in a task of its own (`RenewalApart`): a caller
+        cancelled meanwhile (`asyncio.timeout`) leaves the renewal to finish for the
+        callers after it.
         """
-        session: AsyncSession | None = None
-        private: AsyncSession | None = None
+        from ._detached import RenewalApart
+
+        orphaned = False
         try:
             while True:
                 try:
                     step = steps.send(reply)
-                except StopIteration as done:
-                    return done
+                except StopIteration:
+                    return None
                 if finished is not None:
                     await _read_and_release(finished)
                     finished = None
+                if isinstance(step, AuthCall):
+                    apart = RenewalApart(steps, self._call, self._auth._flow.provider.name)
+                    try:
+                        return await apart.until_sent(step)
+                    finally:
+                        orphaned = apart.orphaned
                 if isinstance(step, Send):
                     return step
-                if isinstance(step, AuthCall):
-                    if session is None:
-                        session, private = self._session()
-                    reply = await self._call(step, session)
-                else:
-                    reply = await in_loop(step)
+                reply = await in_loop(step)
         except BaseException:
-            steps.close()
+            if not orphaned:
+                steps.close()
             raise
-        finally:
-            if private is not None:
-                await _shielded_close(private)
 
-    def _session(self) -> tuple[AsyncSession, AsyncSession | None]:
-        """What carries auth calls, and the same if it is private: your `session=` if it is
-        an AsyncSession, else a new one, to be closed with the renewal (see the module's
-        docstring)."""
+    async def _call(self, call: AuthCall) -> Answer:
+        """`call`, sent through your `session=` if it is an AsyncSession, else through a
+        private one, closed once the call is answered (see the module's docstring)."""
         import niquests
 
         given = self._auth._session
         if isinstance(given, niquests.AsyncSession):
-            return given, None
+            return await self._call_through(call, given)
         private = niquests.AsyncSession()
-        return private, private
+        try:
+            return await self._call_through(call, private)
+        finally:
+            await _shielded_close(private)
 
-    async def _call(self, call: AuthCall, session: AsyncSession) -> Answer:
+    async def _call_through(self, call: AuthCall, session: AsyncSession) -> Answer:
         """Send an auth call through `session`'s adapter, as the requests adapter does: its
         proxies, TLS settings and hooks, but not its cookies or auth, never following a
         redirect, and the cookies the answer sets kept out of its jar (R10).
 
         The whole answer comes within the auth's timeout (R15), where niquests' own timeout
-        bounds each read only. The call is shielded from the caller's cancellation, for
-        other callers may be waiting for its answer (R6): from anyio's cancel scopes, that
-        is; asyncio's own `Task.cancel` reaches through, and the next caller renews.
+        bounds each read only. It runs in the renewal's own task, shielded too: other
+        callers may be waiting for its answer (R6).
         """
         import anyio
         import niquests
