@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import cached_property, partial
 from typing import Any, NamedTuple, TypeVar
@@ -37,39 +37,51 @@ _REMEMBERED_COOKIES = 32
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+# The steps are plain slotted classes: a Send is made for every request, and a dataclass
+# costs more to make, and to define at import.
+
+
 class Send:
     """Send the user's request as it now stands; the reply is the response's status code."""
 
-    request: Outgoing
+    __slots__ = ("request",)
+
+    def __init__(self, request: Outgoing) -> None:
+        self.request = request
 
 
-@dataclass(frozen=True)
 class Pause:
     """Wait before trying an auth call again; the reply is None."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(frozen=True)
 class Acquire:
     """Take `flight`'s lock for the current world, waiting at most `timeout` seconds.
 
     The reply is a function that releases the lock, or None when the wait ran out.
     """
 
-    flight: Flight
-    timeout: float
+    __slots__ = ("flight", "timeout")
+
+    def __init__(self, flight: Flight, timeout: float) -> None:
+        self.flight = flight
+        self.timeout = timeout
 
 
-@dataclass(frozen=True)
 class Blocking:
     """Run a store call that may block on a disk or the network; the reply is its result.
 
     A thread just calls it; an event loop runs it in a worker thread.
     """
 
-    call: Callable[[], Any]
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.call = call
 
 
 Step = Send | AuthCall | Pause | Acquire | Blocking
