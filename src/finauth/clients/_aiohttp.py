@@ -82,8 +82,6 @@ class AiohttpAuth:
         renewal runs in a task of its own (`RenewalApart`): a caller cancelled meanwhile
         (`asyncio.timeout`) leaves it to finish for the callers after it.
         """
-        from ._detached import RenewalApart
-
         steps = self._flow.authenticate(ClientRequestView(request))
         reply: object = None
         response: ClientResponse | None = None
@@ -99,6 +97,8 @@ class AiohttpAuth:
                     await _read_and_release(unread)
                     unread = None
                 if isinstance(step, AuthCall):
+                    from ._detached import RenewalApart  # here: it imports anyio
+
                     send = partial(self._call_through_session, request=request)
                     apart = RenewalApart(steps, send, self._flow.provider.name)
                     try:

@@ -23,7 +23,7 @@ from collections.abc import (
     MutableMapping,
 )
 from contextlib import closing
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any
 
@@ -223,11 +223,17 @@ def _async_clients() -> tuple[type[httpx.AsyncClient], ...]:
 
 def _origin(request: httpx.Request) -> Origin | None:
     url = request.url
-    default = DEFAULT_PORTS.get(url.scheme)
+    # raw_host is what goes on the wire (IDNA-encoded); `host` is decoded to Unicode.
+    return _origin_of_parts(url.scheme, url.raw_host, url.port)
+
+
+@lru_cache(maxsize=256)
+def _origin_of_parts(scheme: str, raw_host: bytes, port: int | None) -> Origin | None:
+    """Made once per origin, not per request (the few a client calls most stay cached)."""
+    default = DEFAULT_PORTS.get(scheme)
     if default is None:
         return None
-    # raw_host is what goes on the wire (IDNA-encoded); `host` is decoded to Unicode.
-    return Origin(url.scheme, url.raw_host.decode("ascii").lower(), url.port or default)
+    return Origin(scheme, raw_host.decode("ascii").lower(), port or default)
 
 
 def _provider_status(request: httpx.Request, response: httpx.Response) -> int | None:

@@ -130,8 +130,6 @@ class AsyncRequestsAuth:
         cancelled meanwhile (`asyncio.timeout`) leaves the renewal to finish for the
         callers after it.
         """
-        from ._detached import RenewalApart
-
         orphaned = False
         try:
             while True:
@@ -143,6 +141,8 @@ class AsyncRequestsAuth:
                     await _read_and_release(finished)
                     finished = None
                 if isinstance(step, AuthCall):
+                    from ._detached import RenewalApart  # here: it imports anyio
+
                     apart = RenewalApart(steps, self._call, self._auth._flow.provider.name)
                     try:
                         return await apart.until_sent(step)
