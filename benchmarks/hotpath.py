@@ -25,7 +25,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 from . import peers
-from .clients import CLIENTS, FINAUTH, SESSIONS, SYNC_PEERS
+from .clients import CLIENTS, FINAUTH, HAND_WRITTEN, SESSIONS, SYNC_PEERS
 from .emulator import BARE, PRODUCTION_LIKE_URL, BenchEmulator, Site
 from .timing import BASELINE
 
@@ -84,7 +84,11 @@ def _requests_auth_work(site: Site, sessions: dict[str, requests.Session]) -> di
         return once
 
     preparation = _per_call(preparing)
-    auths = {FINAUTH: sessions[FINAUTH].auth, peers.AUTHLIB: _authlib_auth(sessions[peers.AUTHLIB])}
+    auths = {
+        HAND_WRITTEN: sessions[HAND_WRITTEN].auth,
+        FINAUTH: sessions[FINAUTH].auth,
+        peers.AUTHLIB: _authlib_auth(sessions[peers.AUTHLIB]),
+    }
     return {
         variant: round(_per_call(authenticating(auth)) - preparation, 3)
         for variant, auth in auths.items()
@@ -108,6 +112,7 @@ def _httpx_auth_work(site: Site, clients: dict[str, httpx.Client]) -> dict[str, 
 
     auths = {
         BASELINE: httpx.Auth(),
+        HAND_WRITTEN: clients[HAND_WRITTEN].auth,
         FINAUTH: clients[FINAUTH].auth,
         peers.HTTPX_AUTH: clients[peers.HTTPX_AUTH].auth,
         peers.AUTHLIB: _authlib_auth(clients[peers.AUTHLIB]),

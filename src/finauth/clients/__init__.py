@@ -9,9 +9,16 @@ requests and niquests share `_requests`, httpx and httpx2 share `_httpx` (and
 from __future__ import annotations
 
 import sys
+from functools import cache
 from typing import Any
 
 
 def library_of(thing: object) -> Any:
     """The package `thing`'s class comes from: requests or niquests, httpx or httpx2."""
-    return sys.modules[type(thing).__module__.partition(".")[0]]
+    return _library_of_module(type(thing).__module__)
+
+
+@cache
+def _library_of_module(module: str) -> Any:
+    """Looked up once per module, not per request: a handful of modules ask."""
+    return sys.modules[module.partition(".")[0]]

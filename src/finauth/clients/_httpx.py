@@ -90,13 +90,15 @@ class Httpx2Accepted:
     def __class__(self) -> type:
         own: type = type(self)
         httpx2 = sys.modules.get("httpx2")
-        if httpx2 is None or issubclass(own, httpx2.Auth):
-            return own
-        return _also_an_httpx2_auth(own, httpx2.Auth)
+        return own if httpx2 is None else _also_an_httpx2_auth(own, httpx2.Auth)
 
 
 @cache
 def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
+    """Made once per class: every `isinstance` asks (requests' `isinstance(auth, tuple)`
+    for one, on each request)."""
+    if issubclass(own, httpx2_auth):
+        return own
     return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
 
 
