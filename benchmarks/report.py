@@ -256,8 +256,8 @@ def _hotpath(hot: dict[str, Any], overhead: list[dict[str, Any]]) -> list[str]:
         "## Hot path",
         "",
         "The auth's own work per request with a valid cached token, timed without a client"
-        " (requests: `auth(prepared)` and the response hooks it registers, preparation"
-        " deducted; httpx: one pass of the auth flow, authlib's being httpx2's when"
+        " (requests: `auth(prepared)` and the response hooks it registers, on requests"
+        " prepared beforehand; httpx: one pass of the auth flow, authlib's being httpx2's when"
         " httpx2 is installed):",
         "",
         *(
@@ -269,8 +269,7 @@ def _hotpath(hot: dict[str, Any], overhead: list[dict[str, Any]]) -> list[str]:
         "finauth's work beyond a hand-written auth's, against a whole request of the same"
         " client (the bare in-memory one, the shortest, timed with the hand-written auth in"
         " the overhead rounds): a ratio with a smaller error than the rounds' own, which"
-        " swing by a few percent on a shared machine (requests' figure, from which the"
-        " preparation is deducted, is the noisier of the two):",
+        " swing by a few percent on a shared machine:",
         "",
         *_beyond_hand_written(work, overhead),
         "",
