@@ -18,7 +18,7 @@ from typing import Any
 
 from urllib3._version import __version__ as urllib3_version
 
-from . import clients, footprint, growth, hotpath, overhead, report, stores, storms
+from . import clients, footprint, growth, hotpath, overhead, report, stores, storms, telemetry
 
 RESULTS = Path(__file__).with_name("results.json")
 DOCUMENT = Path(__file__).parents[1] / "docs" / "benchmarks.md"
@@ -33,6 +33,7 @@ LIBRARIES = (
     "httpx-auth",
     "authlib",
     "pyinstrument",
+    "opentelemetry-api",
 )
 
 
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": footprint.memory,
         "import_time": lambda: footprint.import_time(scale.import_runs),
         "hot_path": hotpath.run,
+        "telemetry": lambda: telemetry.run(scale.rounds, scale.in_memory),
     }
     took = results["meta"]["section_seconds"] = {}
     for name, section in sections.items():

@@ -9,6 +9,7 @@ from typing import Any
 
 from .clients import FINAUTH, HAND_WRITTEN
 from .peers import AUTHLIB, HTTPX_AUTH
+from .telemetry import API_ONLY as TELEMETRY_API_ONLY
 from .timing import BASELINE
 
 MARKER = (
@@ -16,6 +17,8 @@ MARKER = (
     " Edit benchmarks/report.py, not this file. -->"
 )
 PEERS = (HTTPX_AUTH, AUTHLIB)
+TELEMETRY_TARGET = 1.01
+"""SPEC §8 via #19: opentelemetry-api without an SDK costs a cached-token request ≤ 1%."""
 
 METHOD = """\
 ## Method
@@ -109,6 +112,7 @@ def render(results: dict[str, Any]) -> str:
         _growth(results["growth"]),
         _footprint(results["memory"], results["import_time"]),
         _hotpath(results["hot_path"], results["overhead"]),
+        _telemetry(results.get("telemetry", [])),
     ]
     return "\n".join([*header, *(line for section in sections for line in section)]) + "\n"
 
@@ -122,6 +126,18 @@ def summary(results: dict[str, Any]) -> list[str]:
                 f"- {row['workload']}: finauth {_ratio(row)} ({row['added_us']:+.1f} µs)"
                 f"{_target(row, '; target ≤ {:.2f}x {}', 'holds', '**does not hold**')}; "
                 f"{row['ratio_to_hand_written']:.3f}x a {HAND_WRITTEN}."
+            )
+    for row in results.get("telemetry", []):
+        if row["variant"] == TELEMETRY_API_ONLY:
+            target = "holds" if row["ratio"] <= TELEMETRY_TARGET else "**does not hold**"
+            lines.append(
+                f"- {row['workload']}, {row['variant']}: {_ratio(row)}"
+                + (
+                    f"; target ≤ {TELEMETRY_TARGET:.2f}x {target}"
+                    if "cached" in row["workload"]
+                    else ""
+                )
+                + f"; telemetry calls per request {row['telemetry_calls_per_request']:g}."
             )
     for storm in _grouped(results["storms"], "storm", "client"):
         counts = ", ".join(f"{row['variant']} {row['token_calls']}" for row in storm)
@@ -333,3 +349,31 @@ def _grouped(rows: Iterable[dict[str, Any]], *keys: str) -> list[list[dict[str, 
     for row in rows:
         groups.setdefault(tuple(row[key] for key in keys), []).append(row)
     return list(groups.values())
+
+
+def _telemetry(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return [
+            "## OpenTelemetry without an SDK",
+            "",
+            "Left out: opentelemetry-api is not installed.",
+            "",
+        ]
+    lines = [
+        "## OpenTelemetry without an SDK",
+        "",
+        "finauth with opentelemetry-api installed and no SDK configured, against finauth"
+        " told that the API is not installed, in the same process: median µs, the ratio,"
+        " and the calls finauth made to its telemetry (a request with a cached token makes"
+        " none, so it creates no span).",
+        "",
+        "| workload | variant | µs | ratio | telemetry calls per request or login |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['workload']} | {row['variant']} | {row['median_us']:.1f} |"
+            f" {row['ratio']:.3f}x | {row['telemetry_calls_per_request']:g} |"
+        )
+    sizes = ", ".join(sorted({f"{row['n']} per round" for row in rows}))
+    return [*lines, "", f"{rows[0]['rounds']} rounds; {sizes}.", ""]

@@ -7,12 +7,17 @@ traceback, an error's `str` or `repr`, or an auth's or token's `repr`. The
 secrets are those the test itself made: each auth's password, tenant key, tenant
 secret or API key, every token an emulator issued, and every token finauth held.
 
+With OpenTelemetry's SDK installed (`otel_sdk`), it also searches every span that
+ended and every metric point finauth recorded: names, attributes, events and status
+descriptions, for the secrets and also for the account's e-mail or username (SPEC §8).
+
 Two exemptions, both documented in the README, both in the HTTP clients' own
 DEBUG logging, which finauth does not control: the Fincrux API key travels in the
 URL, where Fincrux wants it, so urllib3 and httpx (and their kin: urllib3-future under
 niquests, httpx2, aiohttp) print it in the URLs they log; and httpcore (httpcore2) logs
 the response headers of every call through an httpx (httpx2) client, Finvera's login
-and refresh included, whose `Set-Cookie` headers carry tokens.
+and refresh included, whose `Set-Cookie` headers carry tokens. The first holds for the
+spans of the clients' own instrumentations too, which record URLs.
 """
 
 from __future__ import annotations
@@ -28,8 +33,12 @@ from finauth import FinauthError, Token
 from finauth._auth import LoginAuth
 from finauth.providers.fincrux import FincruxAPIKeyAuth
 from finauth.testing import Emulator
+from otel_sdk import SDK
 
 SECRET_FIELDS = ("password", "tenant_key", "tenant_secret", "api_key")
+ACCOUNT_FIELDS = ("email", "username")
+"""Who logs in: kept out of telemetry (SPEC §8), not out of logs. FinHub's organization,
+user and tenant ids are not: its URLs carry them, which the clients' spans record."""
 CLIENT_LOGGERS = (
     "urllib3",
     "urllib3_future",
@@ -58,6 +67,9 @@ class Sweep(logging.Handler):
         self.secrets: dict[str, str] = {}
         """secret -> what it is, for a failure message that does not repeat it."""
         self.api_keys: set[str] = set()
+        self.identities: dict[str, str] = {}
+        """e-mail or username -> what it is: kept out of telemetry only."""
+        self._telemetry_texts: set[int] = set()
         self._made: list[object] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -84,10 +96,19 @@ class Sweep(logging.Handler):
         self._made.clear()
         self._client_texts.clear()
         self._header_texts.clear()
+        self._telemetry_texts.clear()
 
     def secret(self, value: object, what: str) -> None:
         if isinstance(value, str) and len(value) >= SHORTEST:
             self.secrets.setdefault(value, what)
+
+    def telemetry(self, where: str, texts: Iterator[str], *, clients: bool) -> None:
+        """Texts of a span or metric point; `clients`: a client instrumentation's span."""
+        for text in texts:
+            self._telemetry_texts.add(len(self.texts))
+            if clients:
+                self._client_texts.add(len(self.texts))
+            self.texts.append((where, text))
 
     def leaks(self) -> list[str]:
         """Where each secret showed, named by kind, never by value."""
@@ -101,6 +122,10 @@ class Sweep(logging.Handler):
                 )
                 if secret in text and not exempt:
                     found.add(f"{what} in {where}")
+            if index in self._telemetry_texts:
+                found.update(
+                    f"{what} in {where}" for name, what in self.identities.items() if name in text
+                )
         return sorted(found)
 
     def _collect(self, thing: object) -> None:
@@ -111,8 +136,11 @@ class Sweep(logging.Handler):
         elif isinstance(thing, LoginAuth):
             provider = thing._flow.provider
             for field in dataclasses.fields(provider):  # type: ignore[arg-type]
+                value = getattr(provider, field.name)
                 if field.name in SECRET_FIELDS:
-                    self.secret(getattr(provider, field.name), f"the {field.name} of a {kind}")
+                    self.secret(value, f"the {field.name} of a {kind}")
+                elif field.name in ACCOUNT_FIELDS and len(value) >= SHORTEST:
+                    self.identities.setdefault(value, f"the {field.name} of a {kind}")
         elif isinstance(thing, FincruxAPIKeyAuth):
             self.api_keys.add(thing._api_key)
             self.secret(thing._api_key, f"the api_key of a {kind}")
@@ -154,11 +182,36 @@ def leak_sweep(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sweep]:
     level = root.level
     root.setLevel(logging.DEBUG)
     root.addHandler(sweep)
+    if SDK is not None:
+        SDK.reset()
     try:
         yield sweep
     finally:
         root.removeHandler(sweep)
         root.setLevel(level)
+    if SDK is not None:
+        sweep_telemetry(sweep)
     leaks = sweep.leaks()
     if leaks:
         pytest.fail("R10: secrets leaked: " + "; ".join(leaks), pytrace=False)
+
+
+def sweep_telemetry(sweep: Sweep) -> None:
+    """Hand `sweep` the texts of every span that ended and every point finauth measured."""
+    assert SDK is not None
+    for span in SDK.spans():
+        scope = span.instrumentation_scope.name if span.instrumentation_scope else "?"
+        where = f"a span {span.name!r} of {scope!r}"
+        texts = [span.name, *_texts(span.attributes)]
+        texts += [text for event in span.events for text in [event.name, *_texts(event.attributes)]]
+        texts += [text for link in span.links for text in _texts(link.attributes)]
+        texts.append(span.status.description or "")
+        sweep.telemetry(where, iter(texts), clients=scope != "finauth")
+    for point in SDK.points():
+        where = f"a point of the metric {point.metric!r}"
+        sweep.telemetry(where, _texts(point.attributes), clients=False)
+
+
+def _texts(attributes: Any) -> Iterator[str]:
+    for name, value in (attributes or {}).items():
+        yield f"{name}={value}"

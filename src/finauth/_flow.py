@@ -19,15 +19,18 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import cached_property, partial
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from . import _retry
+from . import _retry, _telemetry
 from ._errors import FinauthError, RateLimitedError
 from ._provider import Provider
 from ._single_flight import Flight, flight_for
 from ._token import Token
 from ._wire import Answer, AuthCall, Outgoing, drop_cookies
 from .stores import TokenStore, token_key
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 logger = logging.getLogger("finauth")
 
@@ -42,12 +45,16 @@ T = TypeVar("T")
 
 
 class Send:
-    """Send the user's request as it now stands; the reply is the response's status code."""
+    """Send the user's request as it now stands; the reply is the response's status code.
 
-    __slots__ = ("request",)
+    A re-send after a 401 has a span, if traced: made current while it is sent.
+    """
 
-    def __init__(self, request: Outgoing) -> None:
+    __slots__ = ("request", "span")
+
+    def __init__(self, request: Outgoing, span: Span | None = None) -> None:
         self.request = request
+        self.span = span
 
 
 class Pause:
@@ -200,7 +207,9 @@ class TokenFlow:
         token = yield from self._renewed(token)
         request.rewind()
         self._attach(request, token)
-        if (yield Send(request)) == 401:
+        with _telemetry.resend(self._name) as span:
+            status = yield Send(request, span)
+        if status == 401:
             # R14: refused as soon as it was renewed. The 401 is returned (R4); the next
             # request renews first, and by a login if a refresh gave this token, since a
             # server can go on refreshing tokens its API refuses.
@@ -334,8 +343,10 @@ class TokenFlow:
         call = self.provider.refresh_call(previous) if previous is not None else None
         if previous is not None and call is not None:
             try:
-                answer = yield from self._exchange(call)
-                return (yield from self._save(call, self.provider.read_refresh(answer, previous)))
+                with _telemetry.renewal(self._name, "refresh") as span:
+                    answer = yield from self._exchange(call, span)
+                    token = self.provider.read_refresh(answer, previous)
+                    return (yield from self._save(call, token))
             except RateLimitedError:
                 raise
             except FinauthError as error:
@@ -344,11 +355,14 @@ class TokenFlow:
 
     def _log_in(self) -> Steps[Token]:
         call = self.provider.login_call()
-        answer = yield from self._exchange(call)
-        return (yield from self._save(call, self.provider.read_login(answer)))
+        with _telemetry.renewal(self._name, "login") as span:
+            answer = yield from self._exchange(call, span)
+            return (yield from self._save(call, self.provider.read_login(answer)))
 
-    def _exchange(self, call: AuthCall) -> Steps[Answer]:
+    def _exchange(self, call: AuthCall, span: Span | None) -> Steps[Answer]:
         """Send `call`, retrying as R9 says, and insist on a 2xx answer."""
+        if span is not None:
+            call = replace(call, span=span)
         answer: Answer = yield from self._sent(call)
         attempt = 1
         while answer.status_code in _retry.RETRY_STATUSES and attempt < _retry.MAX_ATTEMPTS:

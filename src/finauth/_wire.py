@@ -14,12 +14,15 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, quote_plus
 
 from ._errors import LoginError, ProviderResponseError, RateLimitedError
 from ._origin import Origin
 from ._retry import retry_after_seconds
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 EXCERPT_LENGTH = 160
 MAX_ANSWER_BYTES = 1 << 20
@@ -52,6 +55,8 @@ class AuthCall:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    span: Span | None = field(default=None, compare=False)
+    """The login's or refresh's span, if it is traced: made current while this is sent."""
 
     @classmethod
     def post_json(

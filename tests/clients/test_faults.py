@@ -24,8 +24,6 @@ covers the refresh made before sending. Waits are recorded, never slept (see
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
 import socket
 import time
@@ -35,10 +33,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any, Literal
 
-import httpx
 import jwt
 import pytest
-import requests
 
 import finauth._retry
 from conftest import Rig, make_due
@@ -48,6 +44,7 @@ from finauth._wire import MAX_ANSWER_BYTES
 from finauth.testing import Call, Emulator, Reply
 from finauth.testing._clients import Fetch
 from finauth.testing._emulator import AuthKind, Change, _pattern
+from network_errors import network_error
 
 pytestmark = [
     pytest.mark.parametrize("transport", ["loopback"]),
@@ -533,59 +530,6 @@ def test_a_finvera_cookie_expired_on_arrival_is_no_token(rig: Rig, phase: Phase)
 
 
 # -- R8: network faults stay the client's own exceptions -----------------------------------
-
-NETWORK_ERRORS: dict[str, dict[str, type[Exception] | str | None]] = {
-    "reset-before-answer": {
-        "requests": requests.exceptions.ConnectionError,
-        "niquests": "niquests.exceptions.ConnectionError",
-        "httpx": httpx.ReadError,
-        "httpx2": "httpx2.ReadError",
-        # aiohttp sends a request once more itself when a connection it reused is
-        # dropped before any answer (its keep-alive may have outlived the server's)
-        "aiohttp": None,
-    },
-    "reset-midway": {
-        "requests": requests.exceptions.ChunkedEncodingError,
-        "niquests": "niquests.exceptions.ChunkedEncodingError",
-        "httpx": httpx.ReadError,
-        "httpx2": "httpx2.ReadError",
-        "aiohttp": "aiohttp.ClientPayloadError",
-    },
-    "stall": {
-        "requests": requests.exceptions.ReadTimeout,
-        "niquests": "niquests.exceptions.ReadTimeout",
-        "httpx": httpx.ReadTimeout,
-        "httpx2": "httpx2.ReadTimeout",
-        "aiohttp": asyncio.TimeoutError,
-    },
-    "trickle": {
-        "requests": requests.exceptions.ReadTimeout,
-        "niquests": "niquests.exceptions.ReadTimeout",
-        "httpx": httpx.ReadTimeout,
-        "httpx2": "httpx2.ReadTimeout",
-        "aiohttp": asyncio.TimeoutError,
-    },
-    "refused": {
-        "requests": requests.exceptions.ConnectionError,
-        "niquests": "niquests.exceptions.ConnectionError",
-        "httpx": httpx.ConnectError,
-        "httpx2": "httpx2.ConnectError",
-        "aiohttp": "aiohttp.ClientConnectorError",
-    },
-}
-"""What each client raises for each fault, by the package it comes from (by name for the
-clients finauth does not depend on: tests-lowest and the main run have none of niquests)."""
-
-
-def network_error(rig: Rig, fault: str) -> type[Exception] | None:
-    """What this client raises for `fault` on any request of its own (None: nothing, for
-    it sends the request once more itself)."""
-    error = NETWORK_ERRORS[fault][rig.package]
-    if isinstance(error, str):
-        module, _, name = error.rpartition(".")
-        error = getattr(importlib.import_module(module), name)
-    assert error is None or isinstance(error, type)
-    return error
 
 
 def break_next(emulator: Emulator, kind: Phase, fault: str) -> None:

@@ -9,6 +9,7 @@ The pages use ports 8400 to 8402; the tests move them to free ones, and change n
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -210,3 +212,38 @@ def test_quickstart_program_runs_against_the_sandbox(walk: Walk, page: Path, pro
     output = walk.run([sys.executable, "-c"], source=program, exported=exported)
 
     assert output.strip() or "print(" not in program, program
+
+
+OBSERVABILITY_PAGE = ROOT / "docs" / "observability.md"
+
+
+def test_the_observability_program_prints_finauths_spans_and_metrics(walk: Walk) -> None:
+    """SPEC §8 as a user sets it up: the SDK's console exporters, requests' instrumentation."""
+    (program,) = fenced(section(OBSERVABILITY_PAGE, "Turn it on"), "python")
+
+    output = walk.run(
+        [sys.executable, "-c"], source=program, exported=exports(walk.printed["Fincrux"])
+    )
+
+    printed = list(json_documents(output))
+    spans = [document for document in printed if "context" in document]
+    assert [span["name"] for span in spans] == ["POST", "finauth.login", "GET", "GET"], output
+    post, login = spans[:2]
+    assert post["parent_id"] == login["context"]["span_id"], output
+    assert {"finauth.renewals", "finauth.renewal.duration"} <= set(metric_names(printed))
+
+
+def json_documents(output: str) -> Iterator[dict[str, Any]]:
+    """The JSON documents printed one after the other, as the console exporters do."""
+    decoder = json.JSONDecoder()
+    position = 0
+    while (start := output.find("{", position)) != -1:
+        document, position = decoder.raw_decode(output, start)
+        yield document
+
+
+def metric_names(documents: list[dict[str, Any]]) -> Iterator[str]:
+    for document in documents:
+        for resource in document.get("resource_metrics", []):
+            for scope in resource["scope_metrics"]:
+                yield from (metric["name"] for metric in scope["metrics"])

@@ -28,6 +28,7 @@ DEFERRED = (
     "yarl",
     "niquests",
     "finauth.clients._niquests_async",
+    "opentelemetry",  # the first login, refresh or re-send (SPEC §8)
 )
 """Modules (and their submodules) that `import finauth` and building an auth must not
 import; requests and httpx, its dependencies, are what users import finauth next to."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._flow import Send, Step, TokenFlow
 from .._origin import Origin, origin_of
+from .._telemetry import sending
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
 
@@ -109,7 +110,11 @@ class AiohttpAuth:
                     assert response is not None, "the flow sends every request"
                     return response
                 if isinstance(step, Send):
-                    response = unread = await handler(request)
+                    if step.span is None:
+                        response = unread = await handler(request)
+                    else:
+                        with sending(step.span):
+                            response = unread = await handler(request)
                     reply = response.status
                 else:
                     reply = await in_loop(step)
@@ -124,17 +129,18 @@ class AiohttpAuth:
         from yarl import URL
 
         session = request.session
-        async with session.request(
-            call.method,
-            URL(call.url, encoded=True),  # as the provider built it, not quoted again
-            data=call.body,
-            headers=call.headers,
-            middlewares=(_carrying_exactly(call),),
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-        ) as response:
-            body = await _read_and_release(response)
-            answer = Answer(call, response.status, _header_pairs(response.raw_headers), body)
+        with sending(call.span):
+            async with session.request(
+                call.method,
+                URL(call.url, encoded=True),  # as the provider built it, not quoted again
+                data=call.body,
+                headers=call.headers,
+                middlewares=(_carrying_exactly(call),),
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as response:
+                body = await _read_and_release(response)
+                answer = Answer(call, response.status, _header_pairs(response.raw_headers), body)
         _forget_cookies(session.cookie_jar, answer.cookies_set())
         return answer
 

@@ -27,6 +27,7 @@ import anyio
 import httpx
 
 from .._flow import Send, Step
+from .._telemetry import sending
 from .._wire import Answer, AuthCall
 from .._worlds import in_loop
 from ._httpx import HttpxAuth, _answer, _aread_at_most, _auth_request
@@ -60,7 +61,8 @@ class BoundAuth(HttpxAuth):
         """`call` sent with the bound client, not through its auth (nor redirects: R18)."""
         sent = _auth_request(call, request)
         deadline = anyio.current_time() + self.timeout
-        response = await client.send(sent, auth=None, follow_redirects=False, stream=True)
+        with sending(call.span):
+            response = await client.send(sent, auth=None, follow_redirects=False, stream=True)
         return _answer(call, sent, response, await _aread_at_most(response, deadline))
 
     def __repr__(self) -> str:

@@ -32,6 +32,7 @@ import httpx
 from .._errors import ConfigurationError
 from .._flow import Send, Step, TokenFlow
 from .._origin import DEFAULT_PORTS, Origin
+from .._telemetry import sending
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop, in_thread
 from . import library_of
@@ -132,12 +133,17 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
                     _keep_body(seen, _read_at_most(seen))
                     seen = None
                 if isinstance(step, Send):
-                    seen = yield request
+                    if step.span is None:
+                        seen = yield request
+                    else:
+                        with sending(step.span):
+                            seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
                     sent = _auth_request(step, request)
                     until = time.monotonic() + self.timeout
-                    response = yield sent
+                    with sending(step.span):
+                        response = yield sent
                     body = _read_at_most(response, until)
                     reply = _answer(step, sent, response, body)
                 else:
@@ -199,14 +205,18 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
                         return
                     step = renewed
                 if isinstance(step, Send):
-                    seen = yield request
+                    if step.span is None:
+                        seen = yield request
+                    else:
+                        with sending(step.span):
+                            seen = yield request
                     reply = _provider_status(request, seen)
                 elif isinstance(step, AuthCall):
                     import anyio  # here, not at the top: only event loops need it
 
                     sent = _auth_request(step, request)
                     deadline = anyio.current_time() + self.timeout
-                    with anyio.CancelScope(shield=True):
+                    with anyio.CancelScope(shield=True), sending(step.span):
                         response = yield sent
                         body = await _aread_at_most(response, deadline)
                     reply = _answer(step, sent, response, body)

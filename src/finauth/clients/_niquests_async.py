@@ -23,6 +23,7 @@ from inspect import iscoroutinefunction
 from typing import TYPE_CHECKING, Any, cast
 
 from .._flow import Send, Steps
+from .._telemetry import sending
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
 from ._requests import PreparedView
@@ -99,12 +100,14 @@ class AsyncRequestsAuth:
         fails, unless a renewal left to finish without its caller still runs it.
         """
         view.response = cast("requests.Response", response)
-        if not isinstance(await self._run(steps, response.status_code, response), Send):
+        resend = await self._run(steps, response.status_code, response)
+        if resend is None:
             return response
         original = response.request
         try:
             await view.restart_body()
-            again: AsyncResponse = await response.connection.send(view.sent, **send)
+            with sending(resend.span):
+                again: AsyncResponse = await response.connection.send(view.sent, **send)
         except BaseException:
             steps.close()
             raise
@@ -200,7 +203,8 @@ class AsyncRequestsAuth:
         options: dict[str, Any] = {"timeout": self._auth.timeout, **settings}
         deadline = anyio.current_time() + self._auth.timeout
         with anyio.CancelScope(deadline=deadline, shield=True):
-            sent = await session.get_adapter(call.url).send(request, **options)
+            with sending(call.span):
+                sent = await session.get_adapter(call.url).send(request, **options)
             hooks = session.hooks  # typed for any hook's data, as niquests' own call ignores
             hooked = await async_dispatch_hook("response", hooks, sent, **options)  # type: ignore[arg-type]
             return await answer_from(call, hooked)

@@ -26,6 +26,7 @@ import requests
 
 from .._flow import Send, Steps, TokenFlow
 from .._origin import Origin, origin_of
+from .._telemetry import sending
 from .._token import Token
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_thread
@@ -117,12 +118,12 @@ class RequestsAuth(requests.auth.AuthBase):
     ) -> requests.Response:
         view.response = response
         library = library_of(response)
-        if not isinstance(
-            self._run(steps, response.status_code, finished=response, library=library), Send
-        ):
+        resend = self._run(steps, response.status_code, finished=response, library=library)
+        if not isinstance(resend, Send):
             return response
         original = response.request
-        again = response.connection.send(view.prepared, **send)
+        with sending(resend.span):
+            again = _sent_through(response.connection, view.prepared, library, **send)
         again.history.append(response)
         again.request = view.prepared
         self._run(steps, again.status_code, finished=again, library=library)
@@ -153,7 +154,9 @@ class RequestsAuth(requests.auth.AuthBase):
                 try:
                     step = steps.send(reply)
                 except StopIteration as done:
-                    return done
+                    # Without its traceback, whose frames would hold a caller keeping it
+                    # in a reference cycle, for the garbage collector to free.
+                    return done.with_traceback(None)
                 if finished is not None:
                     _read_and_release(finished)
                     finished = None
@@ -168,9 +171,10 @@ class RequestsAuth(requests.auth.AuthBase):
         """Send an auth call through the session for `library`: its adapters, proxies, TLS
         settings and hooks, but not its cookies or auth, and never following a redirect.
 
-        Sent by the session's adapter, not `session.send`, so that the cookies the
-        answer sets stay out of the session's jar: from there requests would send
-        them to any port of the provider's host, and on redirects (R10).
+        Sent through the session's adapter by a session of finauth's (`_sent_through`),
+        not by `session.send`, so that the cookies the answer sets stay out of the
+        session's jar: from there requests would send them to any port of the provider's
+        host, and on redirects (R10).
         """
         session = self.session_for(library)
         headers = {
@@ -179,20 +183,18 @@ class RequestsAuth(requests.auth.AuthBase):
             if name.lower() not in ("authorization", "cookie")
         }
         request = library.Request(
-            call.method,
-            call.url,
-            headers={**headers, **call.headers},
-            data=call.body,
-            hooks=session.hooks,
+            call.method, call.url, headers={**headers, **call.headers}, data=call.body
         ).prepare()
         settings = session.merge_environment_settings(request.url, {}, True, None, None)
         adapter = session.get_adapter(call.url)
         # Streamed, so that no more than MAX_ANSWER_BYTES is ever read (R15).
         options: dict[str, Any] = {"timeout": self.timeout, **settings}
         deadline = time.monotonic() + self.timeout
-        sent = adapter.send(request, **options)
+        with sending(call.span):
+            sent = _sent_through(adapter, request, library, **options)
         with _cut_off(sent, deadline - time.monotonic()) as cut:
-            hooked = library.hooks.dispatch_hook("response", request.hooks, sent, **options)
+            # The session's hooks, dispatched here, within the auth's timeout.
+            hooked = library.hooks.dispatch_hook("response", session.hooks, sent, **options)
             try:
                 answer = answer_from(call, hooked)
             except library.RequestException:
@@ -205,6 +207,46 @@ class RequestsAuth(requests.auth.AuthBase):
                     request=request,
                 )
         return answer
+
+
+class _Carrier(requests.Session):
+    """A session that sends one request through an adapter of another, where the
+    instrumentation of `requests.Session.send` sees it (OpenTelemetry's does), yet
+    keeps the cookies its answer sets in a jar of its own and follows no redirect (not
+    even to read a redirect's body, as `Session.send` does to offer `Response.next`)."""
+
+    def __init__(self, adapter: requests.adapters.BaseAdapter) -> None:
+        super().__init__()
+        self._adapter = adapter
+
+    def get_adapter(self, url: str) -> requests.adapters.BaseAdapter:
+        return self._adapter
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
+def _sent_through(
+    adapter: requests.adapters.BaseAdapter,
+    request: requests.PreparedRequest,
+    library: Any,
+    **options: Any,
+) -> requests.Response:
+    """The answer to an auth call or a re-send, sent through `adapter` as `_Carrier`
+    sends it, its hooks not dispatched: the caller dispatches those it wants.
+
+    niquests' requests go by the adapter alone: no instrumentation wraps its
+    `Session.send`, which would run its own TLS revocation checks, not the user's
+    session's.
+    """
+    if library is not requests:
+        sent: requests.Response = adapter.send(request, **options)
+        return sent
+    hooks, request.hooks = request.hooks, requests.hooks.default_hooks()
+    try:
+        return _Carrier(adapter).send(request, allow_redirects=False, **options)
+    finally:
+        request.hooks = hooks
 
 
 class _ResponseHook:
