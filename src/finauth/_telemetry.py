@@ -23,7 +23,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import Counter, Histogram
+    from opentelemetry.metrics import Counter, Histogram, Meter
     from opentelemetry.trace import Span, Tracer
 
     RenewalKind = Literal["login", "refresh"]
@@ -55,13 +55,19 @@ def _instruments() -> _Instruments | None:
         meter.create_counter(
             "finauth.renewals", unit="{renewal}", description="Logins and refreshes made."
         ),
-        meter.create_histogram(
-            "finauth.renewal.duration",
-            unit="s",
-            description="How long a login or refresh took, retries after 429 or 503 included.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        ),
+        _duration_histogram(meter),
     )
+
+
+def _duration_histogram(meter: Meter) -> Histogram:
+    name, unit = "finauth.renewal.duration", "s"
+    description = "How long a login or refresh took, retries after 429 or 503 included."
+    try:
+        return meter.create_histogram(
+            name, unit, description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
+        )
+    except TypeError:  # opentelemetry-api before 1.30, which another package may pin
+        return meter.create_histogram(name, unit, description)
 
 
 @contextmanager
@@ -107,14 +113,14 @@ def resend(provider: str) -> Iterator[Span | None]:
 
 @contextmanager
 def _span(instruments: _Instruments, name: str, attributes: dict[str, str | int]) -> Iterator[Span]:
-    from opentelemetry.trace import SpanKind, StatusCode
+    from opentelemetry.trace import SpanKind, Status, StatusCode
 
     span = instruments.tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
     try:
         yield span
     except BaseException as error:
         span.set_attribute("error.type", _error_type(error))
-        span.set_status(StatusCode.ERROR)
+        span.set_status(Status(StatusCode.ERROR))
         raise
     finally:
         span.end()

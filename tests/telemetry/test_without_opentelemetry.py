@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING, cast
+
+import finauth._telemetry
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter
 
 SCRIPT = """
 import sys
@@ -29,3 +35,17 @@ def test_logins_refreshes_and_resends_go_on_without_it() -> None:
     )
     assert done.stdout.split("\n") == ["Fincrux 1 1", "Finvera 1 1", "FinHub 1 1", ""]
     assert done.stderr == ""
+
+
+def test_an_api_before_1_30_still_gets_the_duration_histogram() -> None:
+    """opentelemetry-api before 1.30 takes no bucket advice; another package may pin one,
+    and a login must not fail for it (tried by hand with 1.20: logins, refreshes,
+    re-sends and rejected logins, recorded as with 1.30)."""
+
+    class Before130:
+        def create_histogram(self, name: str, unit: str = "", description: str = "") -> str:
+            return f"{name} in {unit}"
+
+    made: object = finauth._telemetry._duration_histogram(cast("Meter", Before130()))
+
+    assert made == "finauth.renewal.duration in s"

@@ -32,6 +32,11 @@ from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_thread
 from . import library_of
 
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+"""The statuses requests follows (`Response.is_redirect`), asked first: that property looks
+for a Location header, whose absence a requests header mapping tells by raising KeyError,
+on every response."""
+
 
 class PreparedView:
     """The flow's view of a `requests.PreparedRequest`."""
@@ -110,7 +115,7 @@ class RequestsAuth(requests.auth.AuthBase):
         requests keeps Authorization only within the host, and other headers
         (X-Tenant-ID) everywhere.
         """
-        if response.is_redirect and _elsewhere(response):
+        if response.status_code in _REDIRECTS and response.is_redirect and _elsewhere(response):
             self._flow.withdraw(PreparedView(followed))
 
     def _on_response(
