@@ -194,8 +194,25 @@ class TokenFlow:
             stale = yield from self._reload()  # the shared store may hold a newer token
             token = self._usable() or (yield from self._renewed(stale))
         self._attach(request, token)
-        if (yield Send(request)) != 401:
-            return
+        if (yield Send(request)) == 401:
+            yield from self.answered_401(request, token)
+
+    def attached(self, request: Outgoing) -> Token | None:
+        """The common case, without a flow: `request` is bound for the provider's origin
+        and a cached token is not yet due, which is attached and returned. Else None, and
+        nothing is done: `authenticate` is the way.
+
+        An adapter that sends `request` with this token gives its 401, if any, to
+        `answered_401`; `authenticate` would do no more.
+        """
+        token = self._usable() if self._ours(request) else None
+        if token is not None:
+            self._attach(request, token)
+        return token
+
+    def answered_401(self, request: Outgoing, token: Token) -> Steps[None]:
+        """What follows the provider's 401 to `request`, sent with `token`: the renewal,
+        and one re-send if the body can be sent again (R4, R5)."""
         if not request.replayable:
             # R5: its 401 is returned, not re-sent; yet the token it carried is refused,
             # so the next request renews it first instead of meeting the same 401.

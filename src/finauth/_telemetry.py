@@ -61,7 +61,7 @@ def _instruments() -> _Instruments | None:
 
 def _duration_histogram(meter: Meter) -> Histogram:
     name, unit = "finauth.renewal.duration", "s"
-    description = "How long a login or refresh took, retries after 429 or 503 included."
+    description = "How long a login or refresh took, its retries (R9) included."
     try:
         return meter.create_histogram(
             name, unit, description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS

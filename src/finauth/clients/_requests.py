@@ -94,9 +94,15 @@ class RequestsAuth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         view = PreparedView(r)
-        steps = self._flow.authenticate(view)
-        if isinstance(self._run(steps, None, library=library_of(r)), Send):
-            r.register_hook("response", _ResponseHook(self, steps, view))  # type: ignore[no-untyped-call]
+        token = self._flow.attached(view)  # the common case: no flow to run, unless a 401
+        if token is not None:
+            hook = _ResponseHook(self, view, token)
+        else:
+            steps = self._flow.authenticate(view)
+            if not isinstance(self._run(steps, None, library=library_of(r)), Send):
+                return r
+            hook = _ResponseHook(self, view, steps)
+        r.register_hook("response", hook)  # type: ignore[no-untyped-call]
         return r
 
     def login(self) -> Token:
@@ -119,11 +125,18 @@ class RequestsAuth(requests.auth.AuthBase):
             self._flow.withdraw(PreparedView(followed))
 
     def _on_response(
-        self, steps: Steps[None], view: PreparedView, response: requests.Response, **send: Any
+        self,
+        steps: Steps[None],
+        reply: int | None,
+        view: PreparedView,
+        response: requests.Response,
+        **send: Any,
     ) -> requests.Response:
+        """`response` to the request of `view`, given to the flow as `reply`, and the flow
+        run to its end: the response, or the answer to its re-send."""
         view.response = response
         library = library_of(response)
-        resend = self._run(steps, response.status_code, finished=response, library=library)
+        resend = self._run(steps, reply, finished=response, library=library)
         if not isinstance(resend, Send):
             return response
         original = response.request
@@ -255,8 +268,8 @@ def _sent_through(
 
 
 class _ResponseHook:
-    """`RequestsAuth._on_response` for one request, holding its flow and view until the
-    flow has ended.
+    """What the response to one request calls for, holding its view and its flow, or the
+    cached token it was sent with, until the response has come.
 
     The request holds its hooks, and the view holds the request and then its response:
     a hook keeping the view for good would leave every request in a reference cycle of
@@ -266,16 +279,23 @@ class _ResponseHook:
 
     __slots__ = ("_auth", "_state")
 
-    def __init__(self, auth: RequestsAuth, steps: Steps[None], view: PreparedView) -> None:
+    def __init__(
+        self, auth: RequestsAuth, view: PreparedView, sent_with: Steps[None] | Token
+    ) -> None:
         self._auth = auth
-        self._state: tuple[Steps[None], PreparedView] | None = (steps, view)
+        self._state: tuple[PreparedView, Steps[None] | Token] | None = (view, sent_with)
 
     def __call__(self, response: requests.Response, **send: Any) -> requests.Response:
         self._auth._withdraw_if_leaving(response, response.request)
-        if self._state is None or response.request is not self._state[1].prepared:
+        if self._state is None or response.request is not self._state[0].prepared:
             return response  # a copy made for a redirect: not the request we prepared
-        (steps, view), self._state = self._state, None  # its flow runs to the end now
-        return self._auth._on_response(steps, view, response, **send)
+        (view, sent_with), self._state = self._state, None  # its flow runs to the end now
+        if not isinstance(sent_with, Token):
+            return self._auth._on_response(sent_with, response.status_code, view, response, **send)
+        if response.status_code != 401:
+            return response  # sent with the cached token, and taken
+        steps = self._auth._flow.answered_401(view, sent_with)
+        return self._auth._on_response(steps, None, view, response, **send)
 
 
 @contextmanager
