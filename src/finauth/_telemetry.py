@@ -85,13 +85,14 @@ def renewal(provider: str, kind: RenewalKind) -> Iterator[Span | None]:
             yield span
         outcome = "success"
     finally:
+        took = time.perf_counter() - started
         labels = {
             "finauth.provider": provider,
             "finauth.renewal.kind": kind,
             "finauth.outcome": outcome,
         }
         instruments.renewals.add(1, labels)
-        instruments.duration.record(time.perf_counter() - started, labels)
+        instruments.duration.record(took, labels)
 
 
 @contextmanager
