@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from oauth2_emulator import OAuth2Emulator
 
 import finauth._retry
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer
 from finauth.testing._clients import Fetch, open_client
 from leak_sweep import leak_sweep  # noqa: F401  (autouse: every test is swept, R10)
@@ -35,7 +36,10 @@ settings.register_profile(
 """`nox -s fuzz` runs the property tests with `--hypothesis-profile=fuzz`."""
 settings.load_profile("default")
 
-PROVIDERS = {emulator.name: emulator for emulator in EMULATORS}
+EVERY_EMULATOR: tuple[type[Emulator], ...] = (*EMULATORS, OAuth2Emulator)
+PROVIDERS = {emulator.name: emulator for emulator in EVERY_EMULATOR}
+"""Every provider the rules are tested with: the three built in, and the OAuth 2.0 one of
+examples/oauth2, built on the public API alone as a user would (docs/custom-provider.md)."""
 CLIENTS = {
     "requests": ("requests", "asyncio"),
     "niquests": ("niquests", "asyncio"),
@@ -55,7 +59,7 @@ successor, httpx2 is httpx continued."""
 TRANSPORTS = ("loopback", "in-process")
 IN_PROCESS_CLIENTS = ("requests", "httpx", "httpx-asyncio", "httpx-trio")
 """The clients whose emulators also answer in-process; every client is tested over loopback."""
-SECRET_CREDENTIALS = ("password", "tenant_key", "tenant_secret", "api_key")
+SECRET_CREDENTIALS = ("password", "tenant_key", "tenant_secret", "api_key", "client_secret")
 
 collect_ignore = [] if os.environ.get("FINAUTH_DOCS_SITE") else ["docs/test_site.py"]
 """The built site, checked in a browser: `nox -s docs-browser` builds it and runs that
@@ -96,9 +100,9 @@ class Rig:
         redirects only, and a middleware cannot add to it."""
         return self.family != "aiohttp"
 
-    def auth(self, **options: Any) -> LoginAuth:
+    def auth(self, **options: Any) -> ProviderAuth:
         """The provider's auth for the emulator's account; `options` override."""
-        auth: LoginAuth = self.emulator.auth(self.base_url, **options)
+        auth: ProviderAuth = self.emulator.auth(self.base_url, **options)
         self.stack.callback(auth.close)
         return auth
 
@@ -124,7 +128,7 @@ class Rig:
         return found | set(self.emulator.issued)
 
 
-def make_due(auth: LoginAuth, left: float = 30.0) -> None:
+def make_due(auth: ProviderAuth, left: float = 30.0) -> None:
     """Give `auth`'s token `left` seconds to live, as if it had served most of a long life:
     due for renewal before the next request (R3) once `left` is inside the margin.
 
@@ -212,12 +216,12 @@ def rig(provider: str, client_name: str, transport: str) -> Iterator[Rig]:
 
 
 @pytest.fixture
-def auth(rig: Rig) -> LoginAuth:
+def auth(rig: Rig) -> ProviderAuth:
     return rig.auth()
 
 
 @pytest.fixture
-def fetch(rig: Rig, auth: LoginAuth) -> Fetch:
+def fetch(rig: Rig, auth: ProviderAuth) -> Fetch:
     return rig.open(auth)
 
 

@@ -4,8 +4,9 @@ While a test runs, the sweep keeps every log record of every logger at DEBUG,
 every FinauthError raised or made, and every auth object and Token created.
 Afterwards it fails the test if any secret shows in a record's message or
 traceback, an error's `str` or `repr`, or an auth's or token's `repr`. The
-secrets are those the test itself made: each auth's password, tenant key, tenant
-secret or API key, every token an emulator issued, and every token finauth held.
+secrets are those the test itself made: each auth's provider's `secrets` (password,
+tenant key and secret, client secret), each API key, every token an emulator issued, and
+every token finauth held.
 
 With OpenTelemetry's SDK installed (`otel_sdk`), it also searches every span that
 ended and every metric point finauth recorded: names, attributes, events and status
@@ -30,12 +31,11 @@ from typing import Any
 import pytest
 
 from finauth import FinauthError, Token
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.providers.fincrux import FincruxAPIKeyAuth
 from finauth.testing import Emulator
 from otel_sdk import SDK
 
-SECRET_FIELDS = ("password", "tenant_key", "tenant_secret", "api_key")
 ACCOUNT_FIELDS = ("email", "username")
 """Who logs in: kept out of telemetry (SPEC §8), not out of logs. FinHub's organization,
 user and tenant ids are not: its URLs carry them, which the clients' spans record."""
@@ -133,14 +133,18 @@ class Sweep(logging.Handler):
         if isinstance(thing, Token):
             self.secret(thing.access_token, "an access token")
             self.secret(thing.refresh_token, "a refresh token")
-        elif isinstance(thing, LoginAuth):
+        elif isinstance(thing, ProviderAuth):
             provider = thing._flow.provider
-            for field in dataclasses.fields(provider):  # type: ignore[arg-type]
-                value = getattr(provider, field.name)
-                if field.name in SECRET_FIELDS:
-                    self.secret(value, f"the {field.name} of a {kind}")
-                elif field.name in ACCOUNT_FIELDS and len(value) >= SHORTEST:
-                    self.identities.setdefault(value, f"the {field.name} of a {kind}")
+            fields = {
+                field.name: getattr(provider, field.name)
+                for field in dataclasses.fields(provider)  # type: ignore[arg-type]
+            }
+            named = {value: name for name, value in fields.items()}
+            for value in provider.secrets:
+                self.secret(value, f"the {named.get(value, 'secret')} of a {kind}")
+            for name, value in fields.items():
+                if name in ACCOUNT_FIELDS and value and len(value) >= SHORTEST:
+                    self.identities.setdefault(value, f"the {name} of a {kind}")
         elif isinstance(thing, FincruxAPIKeyAuth):
             self.api_keys.add(thing._api_key)
             self.secret(thing._api_key, f"the api_key of a {kind}")
@@ -166,7 +170,7 @@ def leak_sweep(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sweep]:
     for cls, method in [
         (Token, "__post_init__"),
         (FinauthError, "__init__"),
-        (LoginAuth, "__init__"),
+        (ProviderAuth, "__init__"),
         (FincruxAPIKeyAuth, "__init__"),
     ]:
         monkeypatch.setattr(cls, method, recording(getattr(cls, method), sweep))

@@ -5,8 +5,8 @@ changes what the reference shows, never the code:
 
 - A default that names a module constant (`base_url: str = DEFAULT_BASE_URL`) shows the
   constant's value (`base_url: str = "https://api.fincrux.org"`), for literals only.
-- The private base of the login-based auths, `finauth._auth.LoginAuth`, shows as the
-  public auths it stands for where a signature names it (`Stub.auth() -> LoginAuth`).
+- The private base of the login-based auths, `finauth._auth.ProviderAuth`, shows as the
+  public auths it stands for where a signature names it (`Stub.auth() -> ProviderAuth`).
 - `Stub` hands its fault controls and records on to its `Emulator`: a member of `Stub`
   without a docstring of its own takes the text in STUB_DOCSTRINGS, or else the
   emulator's member's docstring. A docstring written in `finauth/testing/stub.py`
@@ -27,7 +27,7 @@ from typing import Any
 
 import griffe
 
-PRIVATE_AUTH = "finauth._auth.LoginAuth"
+PRIVATE_AUTH = "finauth._auth.ProviderAuth"
 PUBLIC_AUTHS = ("FincruxJWTAuth", "FinveraCookieAuth", "FinHubSessionAuth")
 
 STUB = "finauth.testing.stub.Stub"
@@ -102,7 +102,7 @@ def shown_default(pkg: griffe.Module, default: Any) -> Any:
 
 
 def shown_annotation(pkg: griffe.Module, annotation: Any) -> Any:
-    """An annotation naming the private LoginAuth as the union of the public auths."""
+    """An annotation naming the private ProviderAuth as the union of the public auths."""
     if isinstance(annotation, griffe.ExprName) and annotation.canonical_path == PRIVATE_AUTH:
         public = [griffe.ExprName(name, parent=pkg) for name in PUBLIC_AUTHS]
         union: griffe.Expr = public[0]

@@ -1,7 +1,7 @@
-"""LoginAuth: where a provider, the flow and both client adapters meet.
+"""ProviderAuth: where a provider, the flow and the client adapters meet.
 
-Each public login-based auth (FincruxJWTAuth, ...) is a LoginAuth built with its
-provider. One instance is at once a `requests.auth.AuthBase` and an
+Each login-based auth (FincruxJWTAuth, ..., and yours: `finauth.providers`) is a
+ProviderAuth built with its provider. One instance is at once a `requests.auth.AuthBase` and an
 `httpx.Auth`, usable by threads and event loops at the same time (R12).
 """
 
@@ -34,20 +34,28 @@ if TYPE_CHECKING:
     """What may carry login and refresh calls: a requests or niquests session (sync or
     async: niquests' AsyncSession is a Session)."""
 
-_Auth = TypeVar("_Auth", bound="LoginAuth")
+_Auth = TypeVar("_Auth", bound="ProviderAuth")
 
 
-class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
-    """Logs in when first needed, refreshes before expiry, re-sends once after a 401."""
+class ProviderAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
+    """Logs in when first needed, refreshes before expiry, re-sends once after a 401.
+
+    Give it a `Provider` and it is an auth for every client finauth works with:
+    `ProviderAuth(MyProvider(...))`, or a subclass whose constructor builds the provider
+    from the user's arguments. `store` is where tokens live (default: a private
+    `MemoryTokenStore`), `refresh_margin` the seconds before expiry a token is renewed,
+    `session` what carries login and refresh calls made for requests or niquests, and
+    `timeout` the seconds a whole login or refresh may take.
+    """
 
     def __init__(
         self,
         provider: Provider,
         *,
-        store: TokenStore | None,
-        refresh_margin: float,
-        session: LoginSession | None,
-        timeout: float,
+        store: TokenStore | None = None,
+        refresh_margin: float = 60.0,
+        session: LoginSession | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.timeout = seconds(provider.name, "timeout", timeout, allow_zero=False)
         self._flow = TokenFlow(
@@ -137,7 +145,16 @@ class LoginAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._flow.provider!r})"
+        """The provider's own repr, or its identity and base_url; its secrets masked in
+        either (R10), even where a provider's repr shows them, as a dataclass's does."""
+        provider = self._flow.provider
+        if type(provider).__repr__ is object.__repr__:
+            described = f"identity={provider.identity!r}, base_url={provider.base.url!r}"
+        else:
+            described = repr(provider)
+        for secret in provider.secrets:
+            described = described.replace(secret, "***") if secret else described
+        return f"{type(self).__name__}({described})"
 
 
 def _checked(provider: str, store: TokenStore | None) -> TokenStore:

@@ -5,7 +5,7 @@ variable that is not set, from a prompt when stdin is a terminal. Every expected
 failure is one line on stderr and a documented exit status, never a traceback,
 and no secret is ever printed: tokens are masked, passwords are never echoed.
 
-The calls go through `requests`: `LoginAuth.login()` already logs in over the
+The calls go through `requests`: `ProviderAuth.login()` already logs in over the
 auth's requests session, so with requests for the GET as well, one exception
 family (`requests.RequestException`) covers every network failure.
 """
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import requests
 
 from . import _errors
-from ._auth import LoginAuth
+from ._auth import ProviderAuth
 from ._config import with_likely_scheme
 from ._origin import is_loopback, parse_base_url
 from ._token import Token, jwt_claims
@@ -78,7 +78,7 @@ class ProviderCommand:
     variables: tuple[str, ...]
     """Required variables, without the prefix; the first names the account."""
     default_base_url: str
-    from_env: Callable[..., LoginAuth]
+    from_env: Callable[..., ProviderAuth]
 
     def variable(self, suffix: str) -> str:
         return f"{self.prefix}_{suffix}"
@@ -224,7 +224,7 @@ def _get(arguments: argparse.Namespace) -> int:
 
 def _open_auth(
     command: ProviderCommand, environ: Mapping[str, str], arguments: argparse.Namespace
-) -> LoginAuth:
+) -> ProviderAuth:
     return command.from_env(
         environ, timeout=arguments.timeout, allow_insecure=arguments.allow_insecure
     )

@@ -17,7 +17,7 @@ from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._auth import LoginAuth
+from ._auth import ProviderAuth
 from .testing import EMULATORS, EmulatorServer
 from .testing._clients import CLIENT_KINDS, OPTIONAL_CLIENT_KINDS, open_client
 from .testing._emulator import Emulator
@@ -33,8 +33,8 @@ class Case:
 
     emulator: Callable[[], Emulator]
 
-    def auth_for(self, emulator: Emulator, base_url: str) -> LoginAuth:
-        auth: LoginAuth = emulator.auth(base_url, refresh_margin=REFRESH_MARGIN)
+    def auth_for(self, emulator: Emulator, base_url: str) -> ProviderAuth:
+        auth: ProviderAuth = emulator.auth(base_url, refresh_margin=REFRESH_MARGIN)
         return auth
 
 

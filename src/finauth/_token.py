@@ -99,11 +99,12 @@ def issue_token(
 ) -> Token:
     """A Token whose expiry follows R7's order of trust.
 
-    First the JWT's ``exp``: with ``iat`` present, the lifetime ``exp - iat`` is
-    counted from `received_at`, so a server clock that drifts does not matter.
-    Then the provider's `expires_in` or `expires_at`, and last an hour.
+    First the JWT's ``exp`` (`claims`: by default the access token's own, when it is a
+    JWT): with ``iat`` present, the lifetime ``exp - iat`` is counted from
+    `received_at`, so a server clock that drifts does not matter. Then the provider's
+    `expires_in` (seconds) or `expires_at`, and last an hour.
     """
-    claims = claims or {}
+    claims = (jwt_claims(access_token) if claims is None else claims) or {}
     exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
     expiry = None
     if exp is not None:

@@ -7,6 +7,8 @@ HTTP client is in use.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus, urlencode
 
 from ._errors import LoginError, ProviderResponseError, RateLimitedError
 from ._origin import Origin
@@ -43,6 +45,7 @@ took quadratic time on "eyJeyJeyJ..." (120 KB: 13 s)."""
 _HEADER_VALUE = re.compile(r"[!-~]+")
 _FIELD_VALUE = re.compile(r"[!-~]+(?:[ \t]+[!-~]+)*")
 _COOKIE_VALUE = re.compile(r"[!#-+\--:<-\[\]-~]+")
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True, repr=False)
@@ -77,6 +80,25 @@ class AuthCall:
             json.dumps(payload).encode(),
         )
 
+    @classmethod
+    def post_form(
+        cls,
+        provider: str,
+        purpose: str,
+        url: str,
+        fields: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
+    ) -> AuthCall:
+        """A POST with a form body, the shape of OAuth 2.0 token endpoints (RFC 6749)."""
+        return cls(
+            provider,
+            purpose,
+            "POST",
+            url,
+            {"Content-Type": FORM, "Accept": "application/json", **(headers or {})},
+            urlencode(fields).encode(),
+        )
+
     @property
     def endpoint(self) -> str:
         return f"{self.method} {self.url}"
@@ -88,12 +110,22 @@ class AuthCall:
             yield from _forms(secret)
 
     def _sent(self) -> Iterator[str]:
-        """The secrets as this call sends them: strings of its body, header credentials."""
-        if self.body:
+        """The secrets as this call sends them: strings of its body, header credentials.
+
+        Of a form body, every value but `grant_type`'s, which names an OAuth grant
+        ("password", "refresh_token"): masked, it would blank those words out of messages.
+        """
+        if self.body and self.headers.get("Content-Type") == FORM:
+            fields = parse_qsl(self.body.decode("latin-1"), keep_blank_values=True)
+            yield from (value for name, value in fields if value and name != "grant_type")
+        elif self.body:
             with suppress(ValueError):
                 yield from _strings(parse_json(self.body))
         if authorization := self.headers.get("Authorization"):
-            yield authorization.partition(" ")[2] or authorization
+            scheme, _, credentials = authorization.partition(" ")
+            yield credentials or authorization
+            if scheme.lower() == "basic":
+                yield from _basic_password(credentials)
         for pair in self.headers.get("Cookie", "").split(";"):
             if value := pair.partition("=")[2].strip():
                 yield value
@@ -345,7 +377,7 @@ def drop_cookies(request: Outgoing, unwanted: Callable[[str, str], bool]) -> Non
         request.headers.pop("Cookie", None)
 
 
-def text(value: object) -> str | None:
+def string_field(value: object) -> str | None:
     """A non-empty string field of an answer; None for anything else."""
     return value if isinstance(value, str) and value else None
 
@@ -403,6 +435,17 @@ def _forms(secret: str) -> set[str]:
     return {secret, *escaped, *twice, *encoded}
 
 
+def _basic_password(credentials: str) -> Iterator[str]:
+    """The password in Basic credentials, as sent (RFC 6749 form-encodes a client's secret
+    in them) and decoded; nothing when they are not base64 of "user:password"."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return
+    if password := decoded.partition(":")[2]:
+        yield from {password, unquote_plus(password)}
+
+
 def _masked_jwts(text: str, cut: bool) -> str:
     """`text` with every run of JWT characters that holds "eyJ" and two dots masked whole;
     when `text` was `cut`, the run the cut went through masked if it holds "eyJ", since a
@@ -429,7 +472,7 @@ def _first_text(value: object) -> str | None:
     """A non-empty string, or the first item of a list when that is one."""
     if isinstance(value, list) and value:
         value = value[0]
-    return text(value)
+    return string_field(value)
 
 
 def _json_start(value: object, length: int, mask: Callable[[str], str]) -> str:

@@ -33,14 +33,14 @@ from httpie.plugins import AuthPlugin
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from ._auth import LoginAuth
+    from ._auth import ProviderAuth
     from .providers.fincrux import FincruxJWTAuth
     from .providers.finhub import FinHubSessionAuth
     from .providers.finvera import FinveraCookieAuth
 
 __all__ = ["FinHubAuthPlugin", "FincruxAuthPlugin", "FinveraAuthPlugin"]
 
-Factory = Callable[[str], "LoginAuth"]
+Factory = Callable[[str], "ProviderAuth"]
 """Makes the provider's auth for a `base_url`."""
 
 
@@ -51,7 +51,7 @@ class DeferredAuth(requests.auth.AuthBase):
         self._provider = provider
         self._factory = factory
         self._environ = environ
-        self._auth: LoginAuth | None = None
+        self._auth: ProviderAuth | None = None
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._auth is None:
@@ -130,7 +130,7 @@ class FinauthPlugin(AuthPlugin):  # type: ignore[misc]  # httpie is untyped
         timeout = _httpie_timeout()
         options = {} if timeout is None else {"timeout": timeout}
 
-        def make(base_url: str) -> LoginAuth:
+        def make(base_url: str) -> ProviderAuth:
             variables = {**environ, f"{prefix}_BASE_URL": base_url}
             return self._auth_class().from_env(variables, **options)
 

@@ -14,6 +14,8 @@ test, the closest winning:
 
 A request to a stub's origin that no route answers fails the test once, with
 `finauth.testing.UnmatchedRequest`, whether or not the code under test caught it.
+
+`stub_fixture` makes such a fixture for a provider of your own, in your conftest.py.
 """
 
 from __future__ import annotations
@@ -25,18 +27,32 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from finauth.testing import Emulator
     from finauth.testing.stub import Stub
 
-STUBS = {"fincrux_stub": "Fincrux", "finvera_stub": "Finvera", "finhub_stub": "FinHub"}
+STUBS: dict[str, str] = {}
+"""Each stub fixture made (`stub_fixture`), to the provider it stubs: its marker's name."""
+_configs: list[pytest.Config] = []
+"""The running pytest's config, once configured: where a stub fixture made later, in a
+conftest.py, registers its marker."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _configs[:] = [config]
     for fixture, provider in STUBS.items():
-        config.addinivalue_line(
-            "markers",
-            f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url "
-            f"(a path in it prefixes every endpoint), or the {provider} account's credentials",
-        )
+        _register_marker(config, fixture, provider)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _configs.clear()
+
+
+def _register_marker(config: pytest.Config, fixture: str, provider: str) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{fixture}(**options): options of the {fixture} fixture: token_ttl, base_url "
+        f"(a path in it prefixes every endpoint), or the {provider} account's credentials",
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -76,7 +92,34 @@ def _report_unmatched(error: BaseException | None) -> None:
         stub_module.report_unmatched(error)
 
 
-def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
+def stub_fixture(provider: str | type[Emulator], name: str | None = None) -> Any:
+    """A pytest fixture stubbing `provider`, an `Emulator` subclass of yours (or a built-in
+    provider's name), as `fincrux_stub` stubs Fincrux. Assign it in a conftest.py:
+
+        oauth2_stub = stub_fixture(OAuth2Emulator)
+
+    Its name is `name`, by default the provider's name in lower case followed by
+    `_stub`; a marker of that name sets its options, as for the built-in stubs.
+    """
+    provider_name = provider if isinstance(provider, str) else provider.name
+    fixture = name or f"{provider_name.lower()}_stub"
+
+    def stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
+        yield from _stub(request, fixture, provider)
+
+    stub.__name__ = stub.__qualname__ = fixture
+    stub.__doc__ = (
+        f"{provider_name}'s auth and API, answered in-process; see `finauth.testing.Stub`."
+    )
+    STUBS[fixture] = provider_name
+    for config in _configs:
+        _register_marker(config, fixture, provider_name)
+    return pytest.fixture(name=fixture)(stub)
+
+
+def _stub(
+    request: pytest.FixtureRequest, fixture: str, provider: str | type[Emulator]
+) -> Iterator[Stub]:
     try:
         from finauth.testing.stub import open_stub
     except ImportError as error:
@@ -91,7 +134,7 @@ def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
             pytest.fail(f"@pytest.mark.{fixture} takes keyword options only", pytrace=False)
         options.update(marker.kwargs)
     try:
-        stub = open_stub(STUBS[fixture], **options)
+        stub = open_stub(provider, **options)
     except (TypeError, ValueError) as error:
         pytest.fail(f"@pytest.mark.{fixture}: {error}", pytrace=False)
     stub.name = fixture
@@ -99,19 +142,6 @@ def _stub(request: pytest.FixtureRequest, fixture: str) -> Iterator[Stub]:
         yield stub
 
 
-@pytest.fixture
-def fincrux_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
-    """Fincrux's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
-    yield from _stub(request, "fincrux_stub")
-
-
-@pytest.fixture
-def finvera_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
-    """Finvera's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
-    yield from _stub(request, "finvera_stub")
-
-
-@pytest.fixture
-def finhub_stub(request: pytest.FixtureRequest) -> Iterator[Stub]:
-    """FinHub's auth and API, answered in-process; see `finauth.testing.stub.Stub`."""
-    yield from _stub(request, "finhub_stub")
+fincrux_stub = stub_fixture("Fincrux")
+finvera_stub = stub_fixture("Finvera")
+finhub_stub = stub_fixture("FinHub")

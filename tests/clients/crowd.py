@@ -20,7 +20,7 @@ import pytest
 from httpcore._sync.http11 import HTTP11Connection
 
 from conftest import CLIENTS, Rig
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 
 Outcome = int | type[Exception]
 """How one call ended: its status code, or the class of what it raised."""
@@ -77,7 +77,7 @@ def run_threads(target: Callable[[], None], count: int, within: float = 60) -> N
 
 
 def crowd(
-    rig: Rig, auth: LoginAuth, count: int, spoil: Callable[[], None], **options: Any
+    rig: Rig, auth: ProviderAuth, count: int, spoil: Callable[[], None], **options: Any
 ) -> list[Outcome]:
     """A client of the rig's kind logs in with one call; `spoil()` sets up the trouble;
     then `count` callers send one request each, at once: threads sharing the httpx
@@ -109,7 +109,7 @@ def crowd(
 
 
 @asynccontextmanager
-async def async_client(kind: str, auth: LoginAuth, **options: Any) -> AsyncIterator[Any]:
+async def async_client(kind: str, auth: ProviderAuth, **options: Any) -> AsyncIterator[Any]:
     """An async client of `kind` using `auth`, whose `get(url)` returns an answer with a
     `status_code` (aiohttp's read and released).
 
@@ -153,7 +153,7 @@ def in_terms_of(library: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _aiohttp_session(
-    auth: LoginAuth, limits: httpx.Limits | None = None, timeout: Any = None
+    auth: ProviderAuth, limits: httpx.Limits | None = None, timeout: Any = None
 ) -> AsyncIterator[Any]:
     import aiohttp
 
@@ -181,7 +181,7 @@ async def _aiohttp_session(
 
 
 def _requests_crowd(
-    rig: Rig, auth: LoginAuth, count: int, spoil: Callable[[], None]
+    rig: Rig, auth: ProviderAuth, count: int, spoil: Callable[[], None]
 ) -> list[Outcome]:
     assert rig.transport == "loopback", "in-process, each session would need the adapter"
     auth.login()

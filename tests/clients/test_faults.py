@@ -39,11 +39,11 @@ import pytest
 import finauth._retry
 from conftest import Rig, make_due
 from finauth import FinauthError, LoginError, ProviderResponseError, RateLimitedError
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth._wire import MAX_ANSWER_BYTES
 from finauth.testing import Call, Emulator, Reply
 from finauth.testing._clients import Fetch
-from finauth.testing._emulator import AuthKind, Change, _pattern
+from finauth.testing._emulator import AuthKind, Change
 from network_errors import network_error
 
 pytestmark = [
@@ -201,7 +201,7 @@ def tokens_in_body(reply: Reply) -> Reply:
 # -- running one faulty request ---------------------------------------------------------
 
 
-def prepared(rig: Rig, phase: Phase, auth: LoginAuth | None = None, **options: Any) -> Fetch:
+def prepared(rig: Rig, phase: Phase, auth: ProviderAuth | None = None, **options: Any) -> Fetch:
     """A client, using `auth` or a new one with `options`, whose next request logs in
     ("login") or, the provider having just expired its access token, is answered 401
     and refreshes ("refresh")."""
@@ -213,14 +213,7 @@ def prepared(rig: Rig, phase: Phase, auth: LoginAuth | None = None, **options: A
 
 
 def auth_calls(rig: Rig, kind: Phase) -> list[Call]:
-    return [
-        call
-        for call in rig.emulator.calls
-        for (method, template), (endpoint_kind, _) in rig.emulator.auth_endpoints().items()
-        if endpoint_kind == kind
-        and call.method == method
-        and _pattern(template).fullmatch(call.path)
-    ]
+    return [call for call in rig.emulator.calls if rig.emulator.auth_kind(call) == kind]
 
 
 def counts(rig: Rig) -> tuple[int, int, int]:

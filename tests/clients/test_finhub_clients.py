@@ -18,7 +18,7 @@ from finauth import (
     MemoryTokenStore,
     ProviderResponseError,
 )
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing import Call, EmulatorServer, FinHubEmulator, Reply
 from finauth.testing._clients import Fetch
 
@@ -282,7 +282,7 @@ def test_a_redirect_to_another_port_of_the_same_host_carries_nothing(
 @pytest.mark.parametrize("transport", ["loopback"])
 @pytest.mark.parametrize("other_host", ["same-host-other-port", "other-host-name"])
 def test_a_307_redirect_of_a_post_carries_the_body_but_no_credentials(
-    rig: Rig, auth: LoginAuth, fetch: Fetch, other_host: str
+    rig: Rig, auth: ProviderAuth, fetch: Fetch, other_host: str
 ) -> None:
     elsewhere, server = landing_server(rig, "POST")
     target = server.base_url + "/landing"

@@ -25,7 +25,7 @@ from finauth import (
     ProviderResponseError,
     Token,
 )
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.providers.finvera import LOGIN_PATH, REFRESH_PATH, VALIDATE_PATH
 from finauth.testing import Call, Reply
 from finauth.testing._clients import Fetch
@@ -58,7 +58,7 @@ def values_of(call: Call, name: str) -> list[str]:
     return [value for key, value in sent_cookies(call) if key == name]
 
 
-def current(auth: LoginAuth) -> Token:
+def current(auth: ProviderAuth) -> Token:
     token = auth.token
     assert token is not None
     return token
@@ -296,7 +296,7 @@ def test_a_stale_auth_cookie_in_the_session_jar_is_replaced(rig: Rig) -> None:
     ],
 )
 def test_the_callers_cookies_are_kept_and_a_stale_auth_cookie_replaced(
-    rig: Rig, auth: LoginAuth, fetch: Fetch, cookie: str
+    rig: Rig, auth: ProviderAuth, fetch: Fetch, cookie: str
 ) -> None:
     assert fetch("GET", rig.url(), headers={"Cookie": cookie}).status_code == 200
     rig.emulator.expire_tokens()
@@ -631,7 +631,7 @@ def test_an_unusable_finvera_login_raises_the_right_error(
 
 
 def test_a_failed_cookie_login_leaves_nothing_behind(
-    rig: Rig, auth: LoginAuth, fetch: Fetch
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
 ) -> None:
     issued = rig.emulator.issue("access")
     rig.emulator.fail_next_login(200, {"message": "ok"}, headers=[dt_auth(issued, "Max-Age=0")])
@@ -649,7 +649,7 @@ def test_a_failed_cookie_login_leaves_nothing_behind(
 
 @pytest.mark.parametrize("client_name", ["requests", "httpx"])
 def test_a_login_whose_cookies_are_partitioned_works(
-    rig: Rig, auth: LoginAuth, fetch: Fetch
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
 ) -> None:
     """CHIPS servers add `Partitioned` (RFC 6265bis); an attribute unknown to the client
     is ignored (RFC 6265 §5.2), so the tokens are still read."""
@@ -673,7 +673,7 @@ def test_a_login_whose_cookies_are_partitioned_works(
 # -- a server that sends the tokens in the body -------------------------------------------
 
 
-def test_a_body_token_server_works_end_to_end(rig: Rig, auth: LoginAuth, fetch: Fetch) -> None:
+def test_a_body_token_server_works_end_to_end(rig: Rig, auth: ProviderAuth, fetch: Fetch) -> None:
     access = rig.emulator.issue("access")
     refresh = rig.emulator.issue("refresh")
     rig.emulator.fail_next_login(
@@ -696,7 +696,7 @@ def test_a_body_token_server_works_end_to_end(rig: Rig, auth: LoginAuth, fetch: 
 
 
 def test_a_body_token_the_emulator_never_issued_is_refused_then_renewed(
-    rig: Rig, auth: LoginAuth, fetch: Fetch
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
 ) -> None:
     """The login "succeeds" with a token the API rejects: R4 renews and re-sends once."""
     rig.emulator.fail_next_login(200, {"message": "ok", "token": "forged", "expires_in": 3600})
@@ -715,7 +715,7 @@ def test_a_body_token_the_emulator_never_issued_is_refused_then_renewed(
 @pytest.mark.parametrize("client_name", ["aiohttp"])
 @pytest.mark.parametrize("transport", ["loopback"])
 def test_aiohttp_keeps_the_cookies_auth_answers_set_out_of_the_sessions_jar(
-    rig: Rig, auth: LoginAuth
+    rig: Rig, auth: ProviderAuth
 ) -> None:
     """R10: aiohttp's jar would send Finvera's DT_* cookies to every port of the host; the
     session's own cookies stay. (A jar that takes cookies of an IP address, as one for a

@@ -19,7 +19,7 @@ import pytest
 
 import finauth._retry
 from finauth import FinauthError, LoginError, ProviderResponseError, RateLimitedError
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing import EMULATORS, Call, Emulator, EmulatorServer, Reply
 from finauth.testing._clients import open_client
 
@@ -32,7 +32,7 @@ class Served:
 
     emulator: Emulator
     base_url: str
-    auth: LoginAuth
+    auth: ProviderAuth
 
     @property
     def sample_url(self) -> str:

@@ -31,7 +31,7 @@ import requests
 
 from conftest import PROVIDERS, Rig, make_due
 from finauth import FincruxAPIKeyAuth, ProviderResponseError
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing import Call, Emulator, EmulatorServer, FincruxEmulator, Reply
 from finauth.testing._clients import Fetch
 
@@ -49,7 +49,7 @@ ELSEWHERE = pytest.mark.parametrize(
 """Every redirect code to another port of the same host; another host name for two of them."""
 
 
-def current(auth: LoginAuth) -> str:
+def current(auth: ProviderAuth) -> str:
     token = auth.token
     assert token is not None
     return token.access_token

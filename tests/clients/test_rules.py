@@ -25,14 +25,14 @@ from finauth import (
     RateLimitedError,
     Token,
 )
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing import EmulatorServer
 from finauth.testing._clients import Fetch, open_client
 
 ORDERS = "/api/orders"
 
 
-def current(auth: LoginAuth) -> str:
+def current(auth: ProviderAuth) -> str:
     token = auth.token
     assert token is not None
     return token.access_token
@@ -173,7 +173,7 @@ def test_a_failed_refresh_falls_back_to_login_before_sending(rig: Rig) -> None:
 
 
 def test_a_rejected_login_raises_login_error_from_the_call(
-    rig: Rig, auth: LoginAuth, fetch: Fetch
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
 ) -> None:
     rig.emulator.fail_next_login(401)
 
@@ -197,7 +197,7 @@ def test_a_rejected_login_raises_login_error_from_the_call(
 
 
 def test_a_revoked_token_is_renewed_and_the_request_sent_once_more(
-    rig: Rig, auth: LoginAuth, fetch: Fetch
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
 ) -> None:
     fetch("GET", rig.url())
     rig.emulator.revoke_tokens()
@@ -350,7 +350,9 @@ def test_an_unseekable_file_is_not_sent_again(rig: Rig, revoked: Fetch) -> None:
 # -- R7 expiry --------------------------------------------------------------------------
 
 
-def test_the_token_lives_as_long_as_its_jwt_says(rig: Rig, auth: LoginAuth, fetch: Fetch) -> None:
+def test_the_token_lives_as_long_as_its_jwt_says(
+    rig: Rig, auth: ProviderAuth, fetch: Fetch
+) -> None:
     rig.emulator.token_ttl = 120
 
     fetch("GET", rig.url())
@@ -649,7 +651,7 @@ def test_a_request_leaves_no_garbage_for_the_collector(rig: Rig) -> None:
         gc.enable()
 
 
-def test_calls_carry_exactly_the_current_token(rig: Rig, auth: LoginAuth, fetch: Fetch) -> None:
+def test_calls_carry_exactly_the_current_token(rig: Rig, auth: ProviderAuth, fetch: Fetch) -> None:
     """Whatever a client's cookie jar kept from logins, each call presents one, current token."""
     fetch("GET", rig.url())
     rig.emulator.expire_tokens()

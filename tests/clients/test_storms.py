@@ -31,7 +31,7 @@ from crowd import (
 from requests.adapters import HTTPAdapter
 
 from conftest import CLIENTS, Rig, make_due
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -99,7 +99,7 @@ def httpx_pool(pool: str, roomy: int) -> dict[str, Any]:
 
 
 def thread_storm(
-    rig: Rig, auth: LoginAuth, session: requests.Session, pool: str, count: int = THREADS
+    rig: Rig, auth: ProviderAuth, session: requests.Session, pool: str, count: int = THREADS
 ) -> list[Outcome]:
     """`count` threads released at once, each sending one request with `auth`.
 
@@ -130,13 +130,13 @@ def thread_storm(
 
 
 @pytest.fixture
-def storm_auth(rig: Rig, session: requests.Session) -> LoginAuth:
+def storm_auth(rig: Rig, session: requests.Session) -> ProviderAuth:
     return rig.auth(session=session)
 
 
 @POOLS
 def test_threads_with_no_token_make_one_login(
-    rig: Rig, storm_auth: LoginAuth, session: requests.Session, pool: str
+    rig: Rig, storm_auth: ProviderAuth, session: requests.Session, pool: str
 ) -> None:
     outcomes = thread_storm(rig, storm_auth, session, pool)
 
@@ -160,7 +160,7 @@ def test_threads_with_an_expiring_token_make_one_refresh(
 
 @POOLS
 def test_threads_whose_token_was_revoked_renew_once(
-    rig: Rig, storm_auth: LoginAuth, session: requests.Session, pool: str
+    rig: Rig, storm_auth: ProviderAuth, session: requests.Session, pool: str
 ) -> None:
     storm_auth.login()
     rig.emulator.revoke_tokens()

@@ -336,7 +336,7 @@ def test_the_reference_shows_what_a_stub_user_needs(browser: Any, root: str) -> 
     shown = {id.removeprefix("finauth.testing.Stub.") for id in found["ids"]} & internals
     assert not shown, f"Stub internals in the reference: {sorted(shown)}"
     text = found["text"]
-    assert "LoginAuth" not in text, "the private LoginAuth base is shown"
+    assert "ProviderAuth" not in text, "the private ProviderAuth base is shown"
     constants = sorted(set(re.findall(r"= ([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b", text)))
     assert not constants, f"defaults shown by a constant's name, not its value: {constants}"
     assert 'base_url: str = "https://api.fincrux.org"' in text

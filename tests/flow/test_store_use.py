@@ -17,7 +17,7 @@ import requests
 
 from conftest import PROVIDERS, make_due
 from finauth import MemoryTokenStore, Token
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.stores import StoreLock
 from finauth.testing import Emulator
 
@@ -57,17 +57,17 @@ def client(emulator: Emulator) -> Iterator[httpx.Client]:
         yield client
 
 
-def auth_with(emulator: Emulator, store: RecordingStore, **options: float) -> LoginAuth:
+def auth_with(emulator: Emulator, store: RecordingStore, **options: float) -> ProviderAuth:
     """An auth whose own login calls (`login()`) are answered by `emulator` too."""
     session = requests.Session()
     session.mount("https://", emulator.requests_adapter())
-    auth: LoginAuth = emulator.auth(
+    auth: ProviderAuth = emulator.auth(
         emulator.production_url, store=store, session=session, **options
     )
     return auth
 
 
-def get(client: httpx.Client, emulator: Emulator, auth: LoginAuth) -> int:
+def get(client: httpx.Client, emulator: Emulator, auth: ProviderAuth) -> int:
     return client.get(emulator.production_url + emulator.sample_path, auth=auth).status_code
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from finauth import FincruxJWTAuth, FinveraCookieAuth
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.testing._clients import CLIENT_KINDS, Fetch, open_client
 
 from .server import EMAIL, PASSWORD, RealServer
@@ -23,7 +23,7 @@ from .server import EMAIL, PASSWORD, RealServer
 BRIEF_SECONDS = 2
 """The brief server's token lifetime: finauth's margin is then at most 1 s (R14)."""
 
-_Auth = TypeVar("_Auth", bound=LoginAuth)
+_Auth = TypeVar("_Auth", bound=ProviderAuth)
 
 
 @dataclass

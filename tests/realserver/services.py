@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from finauth import FincruxJWTAuth, FinveraCookieAuth
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 
 
 @dataclass(frozen=True)
 class Service:
     name: str
     """The test id."""
-    auth: Callable[..., LoginAuth]
+    auth: Callable[..., ProviderAuth]
     """Builds its auth: `auth(email, password, base_url=..., **options)`."""
     path: str
     """A protected URL path, answering 200 to a valid token and 401 to a refused one."""

@@ -31,7 +31,7 @@ import httpx
 import pytest
 import requests
 
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from served_apart import PROVIDERS, ServedApart
 
 REQUESTS = int(os.environ.get("FINAUTH_SOAK_REQUESTS", "3000"))
@@ -139,7 +139,7 @@ def expected_renewals(sent_at: list[float], revoked_at: list[float]) -> int:
     return renewals
 
 
-def thread_sender(index: int, auth: LoginAuth, url: str, run: Run) -> None:
+def thread_sender(index: int, auth: ProviderAuth, url: str, run: Run) -> None:
     """One thread's share of the requests: with httpx.Client or requests, by turns."""
     with httpx.Client(auth=auth) as client, requests.Session() as session:
         while run.take():
@@ -152,7 +152,7 @@ def thread_sender(index: int, auth: LoginAuth, url: str, run: Run) -> None:
                 run.done(error)
 
 
-async def task_senders(auth: LoginAuth, url: str, run: Run) -> None:
+async def task_senders(auth: ProviderAuth, url: str, run: Run) -> None:
     """TASKS tasks on one httpx.AsyncClient, sharing the requests."""
     limits = httpx.Limits(max_connections=TASKS)
     async with httpx.AsyncClient(auth=auth, limits=limits) as client:

@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet
 
 from conftest import PROVIDERS
 from finauth import ConfigurationError
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth._token import Token
 from finauth.stores import FileTokenStore
 from finauth.stores.base import dump_token
@@ -207,7 +207,7 @@ def test_a_fifo_at_the_token_path_hangs_no_request(
 ) -> None:
     store = FileTokenStore(tmp_path)
     statuses: list[int] = []
-    auth: LoginAuth
+    auth: ProviderAuth
     with emulator.auth(server.base_url, store=store) as auth:
         os.mkfifo(tmp_path / f"{auth._flow.key}.json", 0o600)
         os.mkfifo(tmp_path / f"{auth._flow.key}.lock", 0o600)
@@ -278,7 +278,7 @@ def test_a_symlinked_lock_path_through_an_auth_truncates_nothing(
     tmp_path: Path, victim: Path, emulator: Emulator, server: EmulatorServer
 ) -> None:
     store = FileTokenStore(tmp_path / "tokens")
-    auth: LoginAuth
+    auth: ProviderAuth
     with emulator.auth(server.base_url, store=store) as auth:
         (store.path / f"{auth._flow.key}.lock").symlink_to(victim)
         with requests.get(server.base_url + emulator.sample_path, auth=auth) as response:

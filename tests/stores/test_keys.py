@@ -18,7 +18,7 @@ import pytest
 
 from conftest import PROVIDERS, SECRET_CREDENTIALS
 from finauth import FileTokenStore, LoginError, MemoryTokenStore
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth.providers.finvera import Finvera
 from finauth.stores import TokenStore, token_key
 from finauth.testing import Emulator
@@ -140,7 +140,7 @@ def client() -> Iterator[Callable[[Emulator], httpx.Client]]:
         each.close()
 
 
-def get(client: httpx.Client, emulator: Emulator, auth: LoginAuth) -> int:
+def get(client: httpx.Client, emulator: Emulator, auth: ProviderAuth) -> int:
     return client.get(emulator.production_url + emulator.sample_path, auth=auth).status_code
 
 

@@ -28,7 +28,7 @@ import requests
 
 from conftest import PROVIDERS
 from finauth import ConfigurationError
-from finauth._auth import LoginAuth
+from finauth._auth import ProviderAuth
 from finauth._token import Token
 from finauth.stores import FileTokenStore, RedisTokenStore, StoreLock, TokenStore, token_key
 from finauth.stores.base import dump_token, load_token
@@ -85,7 +85,7 @@ def server(emulator: Emulator) -> Iterator[EmulatorServer]:
         yield running
 
 
-def get_sample(server: EmulatorServer, auth: LoginAuth) -> int:
+def get_sample(server: EmulatorServer, auth: ProviderAuth) -> int:
     with requests.get(server.base_url + server.emulator.sample_path, auth=auth) as response:
         return response.status_code
 
@@ -180,7 +180,7 @@ def test_a_damaged_file_is_repaired_by_the_next_login(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = FileTokenStore(tmp_path)
-    auth: LoginAuth
+    auth: ProviderAuth
     with emulator.auth(server.base_url, store=store) as auth:
         file = tmp_path / f"{auth._flow.key}.json"
         file.write_bytes(content)
@@ -648,7 +648,7 @@ def test_an_auth_with_an_unreachable_redis_logs_in_alone(
 ) -> None:
     store = RedisTokenStore(f"redis://127.0.0.1:{free_port()}/0")
     caplog.set_level(logging.WARNING, logger="finauth")
-    auth: LoginAuth
+    auth: ProviderAuth
     try:
         with emulator.auth(server.base_url, store=store) as auth:
             statuses = [get_sample(server, auth) for _ in range(3)]
@@ -744,7 +744,7 @@ def test_a_store_lock_held_too_long_is_gone_around(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = FileTokenStore(tmp_path, lock_timeout=0.3)
-    auth: LoginAuth
+    auth: ProviderAuth
     with emulator.auth(server.base_url, store=store) as auth:
         holder = held_lock(FileTokenStore(tmp_path), auth._flow.key)  # "another process"
         caplog.set_level(logging.WARNING, logger="finauth")
@@ -769,7 +769,7 @@ def test_a_store_lock_is_taken_and_freed_around_a_login(
 ) -> None:
     store = FileTokenStore(tmp_path, lock_timeout=0.3)
     seen: list[bool] = []
-    auth: LoginAuth
+    auth: ProviderAuth
     with emulator.auth(server.base_url, store=store) as auth:
         key = auth._flow.key
         real_set = store.set

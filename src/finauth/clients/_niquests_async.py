@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import requests
     from niquests import AsyncResponse, AsyncSession, PreparedRequest
 
-    from .._auth import LoginAuth
+    from .._auth import ProviderAuth
 
 
 class AsyncPreparedView(PreparedView):
@@ -69,10 +69,10 @@ class AsyncPreparedView(PreparedView):
 
 
 class AsyncRequestsAuth:
-    """A login-based auth for niquests' AsyncSession, made by `LoginAuth.as_async()`: the
+    """A login-based auth for niquests' AsyncSession, made by `ProviderAuth.as_async()`: the
     same account, token, store and single flight as the auth it comes from."""
 
-    def __init__(self, auth: LoginAuth) -> None:
+    def __init__(self, auth: ProviderAuth) -> None:
         self._auth = auth
 
     async def __call__(self, r: PreparedRequest) -> PreparedRequest:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote_plus
 
-from .._auth import LoginAuth
+from .._auth import ProviderAuth
 from .._config import credential, from_environ, printable
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
+from .._token import Token, issue_token
+from .._wire import Answer, AuthCall, Outgoing, fits_header_value, string_field
 from ..clients._static import StaticAuth
 from ..stores import TokenStore
 
@@ -48,11 +48,11 @@ class Fincrux(EmailLogin):
         success = body.get("success")
         if success is not True and not (isinstance(success, str) and success.lower() == "true"):
             raise answer.rejected(self.check)
-        return self._carried(answer, _access_token(answer, body, text(body.get("refresh"))))
+        return self._carried(answer, _access_token(answer, body, string_field(body.get("refresh"))))
 
     def read_refresh(self, answer: Answer, previous: Token) -> Token:
         body = answer.json_object()
-        refresh = text(body.get("refresh")) or previous.refresh_token
+        refresh = string_field(body.get("refresh")) or previous.refresh_token
         return self._carried(answer, _access_token(answer, body, refresh))
 
     def carries(self, token: Token) -> bool:
@@ -72,7 +72,7 @@ class Fincrux(EmailLogin):
         request.headers.pop("Authorization", None)
 
 
-class FincruxJWTAuth(LoginAuth):
+class FincruxJWTAuth(ProviderAuth):
     """Fincrux with e-mail and password: logs in, sends `Authorization: JWT <access>`.
 
     >>> auth = FincruxJWTAuth("me@example.com", "secret")
@@ -162,7 +162,7 @@ def _access_token(answer: Answer, body: Mapping[str, Any], refresh: str | None) 
     Fincrux issues JWTs, but an opaque access token is used all the same: R7 then
     gives it an hour, the lifetime the seed states.
     """
-    access = text(body.get("access"))
+    access = string_field(body.get("access"))
     if access is None:
         raise answer.unusable("it has no 'access' token")
-    return issue_token(access, refresh, received_at=answer.received_at, claims=jwt_claims(access))
+    return issue_token(access, refresh, received_at=answer.received_at)

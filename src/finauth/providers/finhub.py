@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from .._auth import LoginAuth
+from .._auth import ProviderAuth
 from .._config import credential, from_environ, header_value, path_segment
 from .._origin import BaseURL, parse_base_url
-from .._token import Token, issue_token, jwt_claims
-from .._wire import Answer, AuthCall, Outgoing, fits_header_value, text
+from .._token import Token, issue_token
+from .._wire import Answer, AuthCall, Outgoing, fits_header_value, string_field
 from ..stores import TokenStore
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class FinHub:
         )
 
     def refresh_call(self, token: Token) -> AuthCall | None:
-        session_id = text(token.extra.get("session_id"))
+        session_id = string_field(token.extra.get("session_id"))
         if not token.refresh_token or session_id is None:
             return None
         return AuthCall.post_json(
@@ -114,16 +114,18 @@ class FinHub:
             raise answer.unusable("its envelope has no 'data' object")
         if data.get("success") is False:
             raise answer.rejected(self.check)
-        access = text(data.get("token"))
+        access = string_field(data.get("token"))
         if access is None:
             raise answer.unusable("its 'data' has no 'token'")
         previous_extra = previous.extra if previous is not None else {}
-        session_id = text(data.get("sessionId")) or text(previous_extra.get("session_id"))
+        session_id = string_field(data.get("sessionId")) or string_field(
+            previous_extra.get("session_id")
+        )
         return issue_token(
             access,
-            text(data.get("refreshToken")) or (previous.refresh_token if previous else None),
+            string_field(data.get("refreshToken"))
+            or (previous.refresh_token if previous else None),
             received_at=answer.received_at,
-            claims=jwt_claims(access),
             expires_at=parse_expires_at(data.get("expiresAt")),
             extra={"session_id": session_id} if session_id else {},
         )
@@ -183,7 +185,7 @@ def parse_expires_at(value: object) -> datetime | None:
         return None
 
 
-class FinHubSessionAuth(LoginAuth):
+class FinHubSessionAuth(ProviderAuth):
     """FinHub admin sessions: sends `Authorization: Bearer <token>` and `X-Tenant-ID`.
 
     >>> auth = FinHubSessionAuth(organization_id="...", user_id="...", tenant_id="...",

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import requests
 
-from .._auth import LoginAuth
+from .._auth import ProviderAuth
 from .._config import credential, from_environ
 from .._dates import http_date
 from .._errors import ConfigurationError
 from .._origin import parse_base_url
 from .._provider import EmailLogin
-from .._token import Token, issue_token, jwt_claims
+from .._token import Token, issue_token
 from .._wire import (
     Answer,
     AuthCall,
@@ -26,7 +26,7 @@ from .._wire import (
     fits_cookie_value,
     fits_header_value,
     parse_json,
-    text,
+    string_field,
 )
 from ..clients._requests import RequestsAuth, answer_from
 from ..stores import TokenStore
@@ -116,7 +116,7 @@ class Finvera(EmailLogin):
         return f"{super().__repr__()}, scheme={self.scheme!r}"
 
 
-class FinveraCookieAuth(LoginAuth):
+class FinveraCookieAuth(ProviderAuth):
     """Finvera with e-mail and password: sends the `DT_AUTH_TOKEN` cookie.
 
     >>> auth = FinveraCookieAuth("me@example.com", "secret")
@@ -202,7 +202,7 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
     access = (
         access_cookie.value
         if access_cookie is not None and access_cookie.value
-        else text(body.get("token")) or text(body.get("access_token"))
+        else string_field(body.get("token")) or string_field(body.get("access_token"))
     )
     if access is None:
         raise answer.unusable(f"it set no {ACCESS_COOKIE} cookie and its body holds no token")
@@ -210,7 +210,7 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
     if refresh_cookie is not None:
         refresh = None if refresh_cookie.expired else refresh_cookie.value or None
     else:
-        refresh = text(body.get("refresh_token")) or previous_refresh
+        refresh = string_field(body.get("refresh_token")) or previous_refresh
     lifetime = body.get("expires_in")
     if not isinstance(lifetime, int | float) and access_cookie is not None:
         lifetime = access_cookie.max_age
@@ -218,7 +218,6 @@ def _cookie_token(answer: Answer, previous_refresh: str | None) -> Token:
         access,
         refresh,
         received_at=answer.received_at,
-        claims=jwt_claims(access),
         expires_in=lifetime,
     )
 

@@ -5,10 +5,13 @@ in-process (`httpx_transport()`, `requests_adapter()`), over loopback HTTP
 (`EmulatorServer`), or as a `Stub` that every client finauth works with reaches at
 the provider's own URL (what the pytest plugin's fixtures are; `open_stub` makes
 one for a fixture of your own, of any scope).
+
+An emulator of your own provider subclasses `Emulator` (see docs/custom-provider.md);
+`finauth.pytest_plugin.stub_fixture` makes a pytest fixture of it.
 """
 
 from ._catalog import EMULATORS
-from ._emulator import Call, Emulator, Reply, UnmatchedRequest
+from ._emulator import AuthEndpoint, AuthKind, Call, Emulator, Reply, UnmatchedRequest, json_fields
 from ._server import EmulatorServer
 from .fincrux import FincruxEmulator
 from .finhub import FinHubEmulator
@@ -17,6 +20,8 @@ from .stub import Stub, open_stub
 
 __all__ = [
     "EMULATORS",
+    "AuthEndpoint",
+    "AuthKind",
     "Call",
     "Emulator",
     "EmulatorServer",
@@ -26,5 +31,6 @@ __all__ = [
     "Reply",
     "Stub",
     "UnmatchedRequest",
+    "json_fields",
     "open_stub",
 ]

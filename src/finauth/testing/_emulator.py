@@ -44,6 +44,10 @@ class Call:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def form(self) -> dict[str, str]:
+        """The fields of a form body (`application/x-www-form-urlencoded`)."""
+        return dict(parse_qsl(self.body.decode("latin-1"), keep_blank_values=True))
+
 
 class UnmatchedRequest(AssertionError):
     """A request to a stub's origin that no route answers: a mistake in the test.
@@ -91,9 +95,10 @@ class Reply:
 
 
 Handler = Callable[[Call], Reply]
-AuthEndpoint = tuple[str, Handler]
-"""("login" or "refresh", the handler)."""
 AuthKind = Literal["login", "refresh"]
+AuthEndpoint = tuple[AuthKind | Callable[[Call], AuthKind], Handler]
+"""What an auth endpoint is ("login" or "refresh", or a function telling them apart by the
+call, for an endpoint that serves both, as OAuth 2.0's token endpoint does) and its handler."""
 Change = Callable[[Reply], Reply]
 """What `tamper_next` does to the provider's own answer."""
 
@@ -148,7 +153,9 @@ class Emulator:
     def auth_endpoints(self) -> Mapping[tuple[str, str], AuthEndpoint]:
         """(method, path template) of each auth endpoint, to its kind and handler.
 
-        A template's `{name}` matches one path segment.
+        A template's `{name}` matches one path segment. Calls to these are counted
+        (`logins`, `refreshes`) and answered by the knobs (`fail_next_login`,
+        `rate_limit`, ...) before the handler sees them.
         """
         raise NotImplementedError
 
@@ -277,23 +284,40 @@ class Emulator:
             refusal = self.refuse(call)
             if refusal is not None:
                 return refusal
-            path = call.path
-            if self.prefix:
-                if not path.startswith(self.prefix + "/"):
-                    return self._unmatched(call)
-                path = path[len(self.prefix) :]
-            endpoint = next(
-                (
-                    endpoint
-                    for (method, template), endpoint in self.auth_endpoints().items()
-                    if method == call.method and _pattern(template).fullmatch(path)
-                ),
-                None,
-            )
+            path = self._within_prefix(call.path)
+            if path is None:
+                return self._unmatched(call)
+            endpoint = self._auth_endpoint(call.method, path)
             if endpoint is not None:
-                return self._auth_call(call, *endpoint)
+                kind, handler = endpoint
+                return self._auth_call(call, kind(call) if callable(kind) else kind, handler)
             route = self._routes.get((call.method, path))
             return self._unmatched(call) if route is None else route(call)
+
+    def auth_kind(self, call: Call) -> AuthKind | None:
+        """ "login" or "refresh" for a call to an auth endpoint; None for any other call."""
+        path = self._within_prefix(call.path)
+        endpoint = None if path is None else self._auth_endpoint(call.method, path)
+        if endpoint is None:
+            return None
+        kind = endpoint[0]
+        return kind(call) if callable(kind) else kind
+
+    def _within_prefix(self, path: str) -> str | None:
+        """`path` after the `prefix` (base_url's path); None when it is not under it."""
+        if not self.prefix:
+            return path
+        return path[len(self.prefix) :] if path.startswith(self.prefix + "/") else None
+
+    def _auth_endpoint(self, method: str, path: str) -> AuthEndpoint | None:
+        return next(
+            (
+                endpoint
+                for (allowed, template), endpoint in self.auth_endpoints().items()
+                if allowed == method and _pattern(template).fullmatch(path)
+            ),
+            None,
+        )
 
     def httpx_transport(self) -> httpx.MockTransport:
         """An httpx transport answered by this emulator, for any host."""
@@ -358,7 +382,7 @@ class Emulator:
             self._live[kind].discard(claims["jti"])
 
     # -- internals ---------------------------------------------------------------------
-    def _auth_call(self, call: Call, kind: str, handler: Callable[[Call], Reply]) -> Reply:
+    def _auth_call(self, call: Call, kind: AuthKind, handler: Handler) -> Reply:
         if kind == "login":
             self.logins += 1
         else:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .._auth import LoginAuth
+from .._auth import ProviderAuth
 from .._origin import Origin, origin_of
 from ._catalog import EMULATORS
 from ._emulator import AuthKind, Call, Change, Emulator, UnmatchedRequest
@@ -71,9 +71,9 @@ class Stub:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- what tests use --------------------------------------------------------------------
-    def auth(self, **overrides: Any) -> LoginAuth:
+    def auth(self, **overrides: Any) -> ProviderAuth:
         """The provider's auth, logging in to this stub; `overrides` replace any argument."""
-        auth: LoginAuth = self.emulator.auth(self.base_url, **overrides)
+        auth: ProviderAuth = self.emulator.auth(self.base_url, **overrides)
         return auth
 
     @property
@@ -231,16 +231,16 @@ class Stub:
         return f"<{self.emulator.name} stub for {self.base_url}>"
 
 
-def open_stub(provider: str, *, base_url: str | None = None, **options: Any) -> Stub:
-    """A stub of `provider` ("Fincrux", "Finvera", "FinHub"), to use with `with`.
+def open_stub(
+    provider: str | type[Emulator], *, base_url: str | None = None, **options: Any
+) -> Stub:
+    """A stub of `provider` ("Fincrux", "Finvera", "FinHub", or an `Emulator` subclass of
+    your own), to use with `with`.
 
     `options` set the emulator's `token_ttl` and the account it accepts; anything
     else is refused here, before the stub starts.
     """
-    emulator = next((each for each in EMULATORS if each.name.lower() == provider.lower()), None)
-    if emulator is None:
-        names = ", ".join(each.name for each in EMULATORS)
-        raise ValueError(f"no stub for provider {provider!r}; there are stubs for {names}")
+    emulator = provider if isinstance(provider, type) else _built_in(provider)
     known = stub_options(emulator)
     unknown = set(options) - known
     if unknown:
@@ -249,6 +249,14 @@ def open_stub(provider: str, *, base_url: str | None = None, **options: Any) -> 
             f"it takes {', '.join(sorted(known | {'base_url'}))}"
         )
     return Stub(emulator(**options), base_url=base_url)
+
+
+def _built_in(provider: str) -> type[Emulator]:
+    emulator = next((each for each in EMULATORS if each.name.lower() == provider.lower()), None)
+    if emulator is None:
+        names = ", ".join(each.name for each in EMULATORS)
+        raise ValueError(f"no stub for provider {provider!r}; there are stubs for {names}")
+    return emulator
 
 
 def _responses_route(pattern: re.Pattern[str], callback: Callable[..., Any]) -> Any:
