@@ -5,8 +5,6 @@ changes what the reference shows, never the code:
 
 - A default that names a module constant (`base_url: str = DEFAULT_BASE_URL`) shows the
   constant's value (`base_url: str = "https://api.fincrux.org"`), for literals only.
-- The private base of the login-based auths, `finauth._auth.ProviderAuth`, shows as the
-  public auths it stands for where a signature names it (`Stub.auth() -> ProviderAuth`).
 - `Stub` hands its fault controls and records on to its `Emulator`: a member of `Stub`
   without a docstring of its own takes the text in STUB_DOCSTRINGS, or else the
   emulator's member's docstring. A docstring written in `finauth/testing/stub.py`
@@ -26,9 +24,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import griffe
-
-PRIVATE_AUTH = "finauth._auth.ProviderAuth"
-PUBLIC_AUTHS = ("FincruxJWTAuth", "FinveraCookieAuth", "FinHubSessionAuth")
 
 STUB = "finauth.testing.stub.Stub"
 EMULATOR = "finauth.testing._emulator.Emulator"
@@ -62,8 +57,6 @@ class ReferenceView(griffe.Extension):
             if isinstance(obj, griffe.Function):
                 for parameter in obj.parameters:
                     parameter.default = shown_default(pkg, parameter.default)
-                    parameter.annotation = shown_annotation(pkg, parameter.annotation)
-                obj.returns = shown_annotation(pkg, obj.returns)
         document_stub(pkg)
 
     # griffe before 1.6 called this hook on_package_loaded; it is idempotent.
@@ -99,17 +92,6 @@ def shown_default(pkg: griffe.Module, default: Any) -> Any:
     except (ValueError, SyntaxError):
         return default
     return target.value
-
-
-def shown_annotation(pkg: griffe.Module, annotation: Any) -> Any:
-    """An annotation naming the private ProviderAuth as the union of the public auths."""
-    if isinstance(annotation, griffe.ExprName) and annotation.canonical_path == PRIVATE_AUTH:
-        public = [griffe.ExprName(name, parent=pkg) for name in PUBLIC_AUTHS]
-        union: griffe.Expr = public[0]
-        for name in public[1:]:
-            union = griffe.ExprBinOp(union, "|", name)
-        return union
-    return annotation
 
 
 def document_stub(pkg: griffe.Module) -> None:

@@ -117,7 +117,7 @@ class OAuth2Emulator(Emulator):
 
 def _grant_kind(call: Call) -> AuthKind:
     """A refresh_token grant is a refresh; every other grant logs in."""
-    return "refresh" if b"grant_type=refresh_token" in call.body else "login"
+    return "refresh" if call.form().get("grant_type") == "refresh_token" else "login"
 
 
 def _error(code: str, description: str, status: int, challenge: str | None = None) -> Reply:
