@@ -70,14 +70,15 @@ LOWEST = (
     "--ignore=tests/docs",
     "--ignore=tests/telemetry",
     "-m",
-    "not load and not niquests and not optional_client and not in_process",
+    "not load and not niquests and not optional_client and not in_process and not example_provider",
 )
 """What the lowest versions must pass: the suite but the soak, the docs' own checks, the
 tests of OpenTelemetry's spans and metrics, which need its SDK (finauth runs there without
 opentelemetry, as it does for users without `finauth[otel]`), the tests of scale, which
 check load, not versions, the client matrix of the clients finauth does not depend on,
-whose lowest versions are not its own, and its in-process runs of the tests it runs over
-loopback (the main run has them all)."""
+whose lowest versions are not its own, its in-process runs of the tests it runs over
+loopback, and the example provider's runs, which add no version to check (the main run
+has them all)."""
 
 
 @nox.session(python=PYTHONS)

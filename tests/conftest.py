@@ -155,8 +155,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Leave out the in-process runs of the clients that have no in-process transport,
     saying so in pytest's count of deselected tests; mark each client's runs with what
     it is built on (`niquests`, `urllib3`), whether finauth depends on it
-    (`optional_client`) and whether it runs in-process (`in_process`), for the sessions
-    that choose by them."""
+    (`optional_client`) and whether it runs in-process (`in_process`), and the example
+    provider's runs (`example_provider`), for the sessions that choose by them."""
     unserved = [item for item in items if _in_process_without_transport(item)]
     if unserved:
         config.hook.pytest_deselected(items=unserved)
@@ -171,6 +171,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.optional_client)
         if _params(item).get("transport") == "in-process":
             item.add_marker(pytest.mark.in_process)
+        if _params(item).get("provider") == OAuth2Emulator.name:
+            item.add_marker(pytest.mark.example_provider)
 
 
 def _params(item: pytest.Item) -> dict[str, Any]:
@@ -179,10 +181,13 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 
 def _in_process_without_transport(item: pytest.Item) -> bool:
+    """An in-process run of a client with no in-process transport, or of the example
+    provider: the in-process transports serve the same emulator without sockets, through
+    the same code of finauth's, so its loopback runs, every client's, stand for them."""
     params = _params(item)
-    return (
-        params.get("transport") == "in-process"
-        and params.get("client_name", "requests") not in IN_PROCESS_CLIENTS
+    return params.get("transport") == "in-process" and (
+        params.get("client_name", "requests") not in IN_PROCESS_CLIENTS
+        or params.get("provider") == OAuth2Emulator.name
     )
 
 

@@ -152,9 +152,16 @@ class ProviderAuth(RequestsAuth, HttpxAuth, AiohttpAuth):
             described = f"identity={provider.identity!r}, base_url={provider.base.url!r}"
         else:
             described = repr(provider)
-        for secret in provider.secrets:
-            described = described.replace(secret, "***") if secret else described
+        # as typed and as a repr escapes it (a backslash, a quote), longest first
+        shown = {form for secret in provider.secrets if secret for form in _shown(secret)}
+        for form in sorted(shown, key=len, reverse=True):
+            described = described.replace(form, "***")
         return f"{type(self).__name__}({described})"
+
+
+def _shown(secret: str) -> tuple[str, str]:
+    """`secret` as typed, and as `repr` writes it inside its quotes."""
+    return secret, repr(secret)[1:-1]
 
 
 def _checked(provider: str, store: TokenStore | None) -> TokenStore:

@@ -8,3 +8,4 @@ from .finhub import FinHubEmulator
 from .finvera import FinveraEmulator
 
 EMULATORS: tuple[type[Emulator], ...] = (FincruxEmulator, FinveraEmulator, FinHubEmulator)
+"""The emulator of each built-in provider: what `open_stub` and the sandbox serve."""

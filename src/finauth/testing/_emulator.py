@@ -96,6 +96,7 @@ class Reply:
 
 Handler = Callable[[Call], Reply]
 AuthKind = Literal["login", "refresh"]
+"""Which auth call a call to an auth endpoint is: a login or a refresh."""
 AuthEndpoint = tuple[AuthKind | Callable[[Call], AuthKind], Handler]
 """What an auth endpoint is ("login" or "refresh", or a function telling them apart by the
 call, for an endpoint that serves both, as OAuth 2.0's token endpoint does) and its handler."""
