@@ -70,15 +70,20 @@ LOWEST = (
     "--ignore=tests/docs",
     "--ignore=tests/telemetry",
     "-m",
-    "not load and not niquests and not optional_client and not in_process and not example_provider",
+    "not load and not niquests and not optional_client and not in_process",
 )
 """What the lowest versions must pass: the suite but the soak, the docs' own checks, the
 tests of OpenTelemetry's spans and metrics, which need its SDK (finauth runs there without
 opentelemetry, as it does for users without `finauth[otel]`), the tests of scale, which
 check load, not versions, the client matrix of the clients finauth does not depend on,
-whose lowest versions are not its own, its in-process runs of the tests it runs over
-loopback, and the example provider's runs, which add no version to check (the main run
-has them all)."""
+whose lowest versions are not its own, and its in-process runs of the tests it runs over
+loopback (the main run has them all). Its client matrix runs Finvera and FinHub
+(`LOWEST_PROVIDERS`)."""
+LOWEST_PROVIDERS = "Finvera,FinHub"
+"""The client matrix's providers at the lowest versions, which check what the clients do:
+cookies in and out (Finvera), headers, JSON, paths (FinHub). Fincrux's JSON login and
+Authorization header are a part of FinHub's, and the OAuth 2.0 example adds no version to
+check; the main run has them all."""
 
 
 @nox.session(python=PYTHONS)
@@ -136,7 +141,11 @@ def tests_lowest(session: nox.Session) -> None:
         "waitress",
     ]
     session.install("-c", str(constraints), *tools)
-    session.run("pytest", *(session.posargs or LOWEST))
+    session.run(
+        "pytest",
+        *(session.posargs or LOWEST),
+        env={"FINAUTH_MATRIX_PROVIDERS": LOWEST_PROVIDERS},
+    )
 
 
 @nox.session

@@ -155,8 +155,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Leave out the in-process runs of the clients that have no in-process transport,
     saying so in pytest's count of deselected tests; mark each client's runs with what
     it is built on (`niquests`, `urllib3`), whether finauth depends on it
-    (`optional_client`) and whether it runs in-process (`in_process`), and the example
-    provider's runs (`example_provider`), for the sessions that choose by them."""
+    (`optional_client`) and whether it runs in-process (`in_process`), for the sessions
+    that choose by them."""
     unserved = [item for item in items if _in_process_without_transport(item)]
     if unserved:
         config.hook.pytest_deselected(items=unserved)
@@ -171,8 +171,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.optional_client)
         if _params(item).get("transport") == "in-process":
             item.add_marker(pytest.mark.in_process)
-        if _params(item).get("provider") == OAuth2Emulator.name:
-            item.add_marker(pytest.mark.example_provider)
 
 
 def _params(item: pytest.Item) -> dict[str, Any]:
@@ -191,7 +189,12 @@ def _in_process_without_transport(item: pytest.Item) -> bool:
     )
 
 
-@pytest.fixture(params=list(PROVIDERS))
+MATRIX_PROVIDERS = os.environ.get("FINAUTH_MATRIX_PROVIDERS", ",".join(PROVIDERS)).split(",")
+"""The providers of the client matrix (`provider`, `rig`): all of them, unless a session
+names fewer (`nox -s tests-lowest`)."""
+
+
+@pytest.fixture(params=MATRIX_PROVIDERS)
 def provider(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name

@@ -70,15 +70,9 @@ class AuthCall:
         payload: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
     ) -> AuthCall:
-        """A POST with a JSON body, the shape every provider's auth endpoints take."""
-        return cls(
-            provider,
-            purpose,
-            "POST",
-            url,
-            {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
-            json.dumps(payload).encode(),
-        )
+        """A POST with a JSON body, the shape most providers' auth endpoints take."""
+        body = json.dumps(payload).encode()
+        return cls._post(provider, purpose, url, "application/json", body, headers)
 
     @classmethod
     def post_form(
@@ -90,14 +84,22 @@ class AuthCall:
         headers: Mapping[str, str] | None = None,
     ) -> AuthCall:
         """A POST with a form body, the shape of OAuth 2.0 token endpoints (RFC 6749)."""
-        return cls(
-            provider,
-            purpose,
-            "POST",
-            url,
-            {"Content-Type": FORM, "Accept": "application/json", **(headers or {})},
-            urlencode(fields).encode(),
-        )
+        body = urlencode(fields).encode()
+        return cls._post(provider, purpose, url, FORM, body, headers)
+
+    @classmethod
+    def _post(
+        cls,
+        provider: str,
+        purpose: str,
+        url: str,
+        content_type: str,
+        body: bytes,
+        headers: Mapping[str, str] | None,
+    ) -> AuthCall:
+        """A POST of `body`, answered in JSON; `headers` added, or replacing these."""
+        sent = {"Content-Type": content_type, "Accept": "application/json", **(headers or {})}
+        return cls(provider, purpose, "POST", url, sent, body)
 
     @property
     def endpoint(self) -> str:

@@ -37,6 +37,10 @@ pytestmark = pytest.mark.timeout(90)
 
 THREADS = 64
 TASKS = 256
+SMALL_POOL_TASKS = 64
+"""Tasks of a storm on a small pool: 16 callers a connection (R6 asks for 48 or more in
+all), so that on a loaded machine the last in the queue still gets its connection well
+within the pool timeout, whereas a starved pool never gives it one."""
 TASK_CONNECTIONS = 64
 """Connections of the task storms' roomy client."""
 SMALL_POOL = 4
@@ -246,12 +250,13 @@ def test_tasks_make_one_login_or_refresh(rig: Rig, pool: str, scenario: str, bou
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(ticker)
                 async with anyio.create_task_group() as callers:
-                    for _ in range(TASKS):
+                    for _ in range(callers_count):
                         callers.start_soon(one)
                 tasks.cancel_scope.cancel()
 
+    callers_count = SMALL_POOL_TASKS if pool == "small" else TASKS
     anyio.run(storm, backend=CLIENTS[rig.client][1])
-    assert Counter(outcomes) == {200: TASKS}
+    assert Counter(outcomes) == {200: callers_count}
     assert (rig.emulator.logins, rig.emulator.refreshes) == TASK_RENEWALS[scenario]
     if watched:
         longest_pause = max(later - earlier for earlier, later in itertools.pairwise(ticks))

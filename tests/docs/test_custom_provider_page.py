@@ -16,6 +16,7 @@ import pytest
 from oauth2_emulator import OAuth2Emulator
 
 from finauth.testing import open_stub
+from inner_runs import UNUSED_PLUGINS
 
 ROOT = Path(__file__).parents[2]
 PAGE = ROOT / "docs" / "custom-provider.md"
@@ -56,8 +57,6 @@ def test_the_fixture_and_the_tests_pass_as_a_users_suite(pytester: pytest.Pytest
     pytester.makeconftest(conftest)
     pytester.makepyfile(test_me=tests)
 
-    result = pytester.runpytest_subprocess(
-        "-W", "error", "--strict-markers", "-p", "no:cacheprovider"
-    )
+    result = pytester.runpytest_subprocess("-W", "error", "--strict-markers", *UNUSED_PLUGINS)
 
     result.assert_outcomes(passed=2)

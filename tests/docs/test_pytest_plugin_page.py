@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from inner_runs import UNUSED_PLUGINS
+
 PAGE = Path(__file__).parents[2] / "docs" / "pytest-plugin.md"
 RUN_OPTIONS = {"Parallel runs with pytest-xdist": ("-n", "2")}
 """What a section's own prose tells the reader to run pytest with (two workers, not four)."""
@@ -59,7 +61,7 @@ def fenced_under(heading: str, language: str) -> list[str]:
 def run(pytester: pytest.Pytester, code: str, *options: str) -> pytest.RunResult:
     pytester.makepyfile(test_example=code)
     return pytester.runpytest_subprocess(
-        "-W", "error", "--strict-markers", "-p", "no:cacheprovider", *options
+        "-W", "error", "--strict-markers", *UNUSED_PLUGINS, *options
     )
 
 

@@ -17,6 +17,8 @@ import textwrap
 
 import pytest
 
+from inner_runs import UNUSED_PLUGINS
+
 STUBS = ("fincrux_stub", "finvera_stub", "finhub_stub")
 HOSTS = {
     "fincrux_stub": "api.fincrux.org",
@@ -439,7 +441,7 @@ def _source(*sections: str, stub: str = "") -> str:
 def _run(pytester: pytest.Pytester, **modules: str) -> pytest.RunResult:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(**modules)
-    return pytester.runpytest_subprocess("-ra", "-W", "error", "-p", "no:cacheprovider")
+    return pytester.runpytest_subprocess("-ra", "-W", "error", *UNUSED_PLUGINS)
 
 
 def need_pytest_httpx() -> None:

@@ -23,6 +23,8 @@ import textwrap
 
 import pytest
 
+from inner_runs import UNUSED_PLUGINS
+
 OPTIONAL = pytest.mark.optional_client
 """A client finauth does not depend on: tests-lowest leaves it to the main run."""
 ON_NIQUESTS = (pytest.mark.niquests, pytest.mark.urllib3, OPTIONAL)
@@ -211,7 +213,7 @@ def test_4_the_stub_alone_again(__STUB__):
 def _run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_clients=textwrap.dedent(source))
-    return pytester.runpytest_subprocess("-ra", "-W", "error", "-p", "no:cacheprovider")
+    return pytester.runpytest_subprocess("-ra", "-W", "error", *UNUSED_PLUGINS)
 
 
 @pytest.mark.parametrize(("client", "package"), CLIENTS)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from inner_runs import UNUSED_PLUGINS
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "oauth2"
 
 # The user's conftest.py: made while the plugin loads, before pytest_configure.
@@ -66,9 +68,7 @@ def project(pytester: pytest.Pytester, **tests: str) -> None:
 
 def run(pytester: pytest.Pytester) -> pytest.RunResult:
     """Run the project in a subprocess, warnings as errors, markers strict."""
-    return pytester.runpytest_subprocess(
-        "-W", "error", "--strict-markers", "-p", "no:cacheprovider", "-rA"
-    )
+    return pytester.runpytest_subprocess("-W", "error", "--strict-markers", *UNUSED_PLUGINS, "-rA")
 
 
 def test_a_stub_fixture_of_ones_own_emulator_serves_clients_and_takes_its_marker(

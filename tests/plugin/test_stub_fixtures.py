@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from inner_runs import UNUSED_PLUGINS
+
 # Shared by the inner test modules: the production URLs, and a client runner that
 # drives requests, httpx.Client or httpx.AsyncClient (under asyncio.run) the same way.
 COMMON = '''
@@ -127,9 +129,7 @@ FINCRUX_SEARCH = "/api/search/RELIANCE"
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """Run the pytester project in a subprocess, warnings as errors, markers strict."""
-    return pytester.runpytest_subprocess(
-        "-W", "error", "--strict-markers", "-p", "no:cacheprovider", *args
-    )
+    return pytester.runpytest_subprocess("-W", "error", "--strict-markers", *UNUSED_PLUGINS, *args)
 
 
 def with_common(source: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._flow import Send, Step, TokenFlow
+from .._flow import Send, Step, Steps, TokenFlow
 from .._origin import Origin, origin_of
 from .._telemetry import sending
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
@@ -78,15 +78,33 @@ class AiohttpAuth:
     async def middleware(self, request: ClientRequest, handler: Handler) -> ClientResponse:
         """Authenticate `request`, send it with `handler`, and once more after a 401.
 
+        A request sent with the cached token runs no flow, unless it is answered 401.
+        """
+        view = ClientRequestView(request)
+        token = self._flow.attached(view)
+        if token is None:
+            return await self._flowing(self._flow.authenticate(view), request, handler, None)
+        response = await handler(request)
+        if response.status != 401:
+            return response
+        return await self._flowing(self._flow.answered_401(view, token), request, handler, response)
+
+    async def _flowing(
+        self,
+        steps: Steps[None],
+        request: ClientRequest,
+        handler: Handler,
+        response: ClientResponse | None,
+    ) -> ClientResponse:
+        """Run the flow for `request`, which `response`, if any, answered already.
+
         An answer the flow goes on from is read (up to a cap) and released first: a
         caller waiting for a renewal holds no connection of the session's pool (R6). A
         renewal runs in a task of its own (`RenewalApart`): a caller cancelled meanwhile
         (`asyncio.timeout`) leaves it to finish for the callers after it.
         """
-        steps = self._flow.authenticate(ClientRequestView(request))
         reply: object = None
-        response: ClientResponse | None = None
-        unread: ClientResponse | None = None
+        unread = response
         orphaned = False
         try:
             while True:

@@ -120,9 +120,17 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        steps = self._flow.authenticate(RequestView(request))
-        reply: object = None
+        view = RequestView(request)
+        token = self._flow.attached(view)
         seen: httpx.Response | None = None
+        if token is None:
+            steps = self._flow.authenticate(view)
+        else:  # the cached token: no flow, unless it meets a 401
+            seen = yield request
+            if _provider_status(request, seen) != 401:
+                return
+            steps = self._flow.answered_401(view, token)
+        reply: object = None
         with closing(steps):
             while True:
                 try:
@@ -180,9 +188,17 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        steps = self._flow.authenticate(RequestView(request))
-        reply: object = None
+        view = RequestView(request)
+        token = self._flow.attached(view)
         seen: httpx.Response | None = None
+        if token is None:
+            steps = self._flow.authenticate(view)
+        else:  # the cached token: no flow, unless it meets a 401
+            seen = yield request
+            if _provider_status(request, seen) != 401:
+                return
+            steps = self._flow.answered_401(view, token)
+        reply: object = None
         orphaned = False
         try:
             while True:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._flow import Send, Steps
 from .._telemetry import sending
+from .._token import Token
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
 from ._requests import PreparedView
@@ -76,10 +77,16 @@ class AsyncRequestsAuth:
         self._auth = auth
 
     async def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        """Attach the token; a request sent with the cached one runs no flow, unless it is
+        answered 401."""
         view = await AsyncPreparedView.viewing(r)
+        token = self._auth._flow.attached(view)
+        if token is not None:
+            r.register_hook("response", _ResponseHook(self, view, token).on_response)
+            return r
         steps = self._auth._flow.authenticate(view)
         if isinstance(await self._run(steps, None), Send):
-            r.register_hook("response", _ResponseHook(self, steps, view).on_response)
+            r.register_hook("response", _ResponseHook(self, view, steps).on_response)
         return r
 
     def __repr__(self) -> str:
@@ -92,15 +99,21 @@ class AsyncRequestsAuth:
         )
 
     async def _on_response(
-        self, steps: Steps[None], view: AsyncPreparedView, response: AsyncResponse, **send: Any
+        self,
+        steps: Steps[None],
+        reply: int | None,
+        view: AsyncPreparedView,
+        response: AsyncResponse,
+        **send: Any,
     ) -> AsyncResponse:
-        """The flow's last part: the 401 renewed and re-sent once, or nothing to do.
+        """The flow's last part, given `reply` (the status, or None to a flow that starts
+        at the 401): the 401 renewed and re-sent once, or nothing to do.
 
         A failed or cancelled re-send closes the flow here; `_run` closes it when it
         fails, unless a renewal left to finish without its caller still runs it.
         """
         view.response = cast("requests.Response", response)
-        resend = await self._run(steps, response.status_code, response)
+        resend = await self._run(steps, reply, response)
         if resend is None:
             return response
         original = response.request
@@ -216,8 +229,9 @@ class AsyncRequestsAuth:
 
 
 class _ResponseHook:
-    """`AsyncRequestsAuth._on_response` for one request, holding its flow and view until
-    the flow has ended, as the requests adapter's `_ResponseHook` does (see there why).
+    """`AsyncRequestsAuth._on_response` for one request, holding its view and its flow, or
+    the cached token it was sent with, until the response has come, as the requests
+    adapter's `_ResponseHook` does (see there why).
 
     niquests awaits a hook only if it is a coroutine function: `on_response` is
     registered, not the hook itself.
@@ -226,18 +240,25 @@ class _ResponseHook:
     __slots__ = ("_auth", "_state")
 
     def __init__(
-        self, auth: AsyncRequestsAuth, steps: Steps[None], view: AsyncPreparedView
+        self, auth: AsyncRequestsAuth, view: AsyncPreparedView, sent_with: Steps[None] | Token
     ) -> None:
         self._auth = auth
-        self._state: tuple[Steps[None], AsyncPreparedView] | None = (steps, view)
+        self._state: tuple[AsyncPreparedView, Steps[None] | Token] | None = (view, sent_with)
 
     async def on_response(self, response: AsyncResponse, **send: Any) -> AsyncResponse:
         if response.request is not None:
             self._auth._withdraw_if_leaving(response, response.request)
-        if self._state is None or response.request is not self._state[1].sent:
+        if self._state is None or response.request is not self._state[0].sent:
             return response  # a copy made for a redirect: not the request we prepared
-        (steps, view), self._state = self._state, None  # its flow runs to the end now
-        return await self._auth._on_response(steps, view, response, **send)
+        (view, sent_with), self._state = self._state, None  # its flow runs to the end now
+        if not isinstance(sent_with, Token):
+            return await self._auth._on_response(
+                sent_with, response.status_code, view, response, **send
+            )
+        if response.status_code != 401:
+            return response  # sent with the cached token, and taken
+        steps = self._auth._auth._flow.answered_401(view, sent_with)
+        return await self._auth._on_response(steps, None, view, response, **send)
 
 
 async def answer_from(call: AuthCall, response: AsyncResponse) -> Answer:
