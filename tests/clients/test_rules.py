@@ -26,6 +26,7 @@ from finauth import (
     Token,
 )
 from finauth._auth import ProviderAuth
+from finauth._flow import TokenFlow
 from finauth.testing import EmulatorServer
 from finauth.testing._clients import Fetch, open_client
 
@@ -631,6 +632,32 @@ def test_a_cached_token_costs_no_store_read_and_no_jwt_decode(
 
     assert store.reads == reads
     assert decodes == []
+
+
+@pytest.mark.parametrize("provider", ["Finvera"])
+def test_a_request_with_the_cached_token_starts_no_flow(
+    rig: Rig, fetch: Fetch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The common case costs no flow on any client: a request sent with the cached token
+    is given it (`TokenFlow.attached`), and only its 401 starts the renewal
+    (`answered_401`). `authenticate`, a generator per request, is for a missing or due
+    token."""
+    assert fetch("GET", rig.url()).status_code == 200  # logged in by a flow
+    started: list[object] = []
+    authenticate = TokenFlow.authenticate
+
+    def counted(flow: TokenFlow, request: Any) -> Any:
+        started.append(request)
+        return authenticate(flow, request)
+
+    monkeypatch.setattr(TokenFlow, "authenticate", counted)
+    for _ in range(3):
+        assert fetch("GET", rig.url()).status_code == 200
+    rig.emulator.expire_tokens()
+    assert fetch("GET", rig.url()).status_code == 200  # 401, refreshed, sent once more
+
+    assert started == []
+    assert (rig.emulator.logins, rig.emulator.refreshes, len(rig.calls_to())) == (1, 1, 6)
 
 
 @pytest.mark.parametrize("transport", ["in-process"])
