@@ -29,7 +29,7 @@ class OAuth2(p.BearerHeader):
     name: ClassVar[str] = NAME
     check: ClassVar[str] = "the client id and secret, and the username and password"
 
-    def __post_init__(self) -> None:  # R8: refused at construction, before any I/O
+    def __post_init__(self) -> None:  # refused at construction, before any I/O
         for field, value in vars(self).items():
             if field != "base" and value is not None:
                 p.credential(NAME, field, value)
