@@ -298,16 +298,19 @@ def test_a_restart_mid_storm_raises_nothing_and_sharing_resumes(
     standalone = Deployment("standalone", own_server.port)
     auth = api.emulator.auth(api.base_url, store=standalone.store(lock_timeout=LOCK_TIMEOUT))
     stop, failures, answers = threading.Event(), list[str](), list[int]()
+    started: dict[int, float] = {}
+    """When each thread last began a request: its earlier requests are answered by then."""
 
-    def sender() -> None:
+    def sender(number: int) -> None:
         with open_client("requests", auth=auth) as fetch:
             while not stop.is_set():
+                started[number] = time.monotonic()
                 try:
                     answers.append(fetch("GET", api.url).status_code)
                 except Exception as error:  # every caller must be answered
                     failures.append(repr(error))
 
-    threads = [threading.Thread(target=sender) for _ in range(16)]
+    threads = [threading.Thread(target=sender, args=(number,)) for number in range(16)]
     for each in threads:
         each.start()
     try:
@@ -316,7 +319,14 @@ def test_a_restart_mid_storm_raises_nothing_and_sharing_resumes(
         api.emulator.revoke_tokens()  # a renewal while Redis is away
         time.sleep(0.5)
         own_server.start()
-        api.emulator.revoke_tokens()  # and one once it is back
+        # and one once it is back, when every thread has begun a request since: none is
+        # still re-sending after the first revocation, with a token this one would revoke
+        # before it arrives (R4 then rightly returns that 401)
+        back = time.monotonic()
+        deadline = back + 10
+        while min(started.values()) <= back and time.monotonic() < deadline:
+            time.sleep(0.01)
+        api.emulator.revoke_tokens()
         time.sleep(0.5)
     finally:
         stop.set()
