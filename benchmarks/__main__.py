@@ -54,7 +54,7 @@ class Scale:
     """Interpreters started per library and way of timing its import."""
 
 
-FULL = Scale(41, 150, 80, growth_rounds=11, growth_requests=1024, import_runs=7)
+FULL = Scale(61, 150, 80, growth_rounds=11, growth_requests=1024, import_runs=7)
 QUICK = Scale(7, 40, 20, growth_rounds=7, growth_requests=256, import_runs=3)
 
 

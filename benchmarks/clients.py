@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator, Mapping, MutableMapping
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from functools import cache, partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
@@ -62,6 +63,10 @@ class Family:
     """The hand-written auth that sets these headers."""
     get: Callable[[Any, str], Any]
     """Sends the timed GET with the client: its status code, or an awaitable of it."""
+    fetch: Callable[[Any, str], Any]
+    """`get`, but the response itself (its body read), or an awaitable of it."""
+    status: Callable[[Any], int] = attrgetter("status_code")
+    """A fetched response's status."""
     asynchronous: bool = False
     transports: tuple[str, ...] = EVERYWHERE
     takes: Callable[[Any], dict[str, Any]] = lambda auth: {"auth": auth}
@@ -214,6 +219,20 @@ async def _aiohttp_status(session: aiohttp.ClientSession, url: str) -> int:
         return response.status
 
 
+def _response(client: Any, url: str) -> Any:
+    return client.get(url)
+
+
+async def _async_response(client: Any, url: str) -> Any:
+    return await client.get(url)
+
+
+async def _aiohttp_response(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    async with session.get(url) as response:
+        await response.read()
+        return response
+
+
 def _httpx_family(package: str, asynchronous: bool) -> Family:
     """httpx's or httpx2's Client or AsyncClient, with the peers built on it."""
     peered = ASYNC_PEERS if asynchronous else SYNC_PEERS
@@ -223,6 +242,7 @@ def _httpx_family(package: str, asynchronous: bool) -> Family:
         open=partial(_httpx_async if asynchronous else _httpx, package),
         floor=lambda headers: _flow_auth(package)(headers),
         get=_async_status if asynchronous else _status,
+        fetch=_async_response if asynchronous else _response,
         asynchronous=asynchronous,
         peers={
             peer: peered[peer] for peer, built_on in PEERS_BUILT_ON.items() if built_on == package
@@ -259,6 +279,7 @@ FAMILIES: dict[str, Family] = {
             open=_requests,
             floor=_HeaderAuth,
             get=_status,
+            fetch=_response,
             peers={peers.AUTHLIB: partial(peers.authlib_session, margin=MARGIN)},
         ),
         _httpx_family("httpx", asynchronous=False),
@@ -271,6 +292,7 @@ FAMILIES: dict[str, Family] = {
             open=_niquests,
             floor=_HeaderAuth,
             get=_status,
+            fetch=_response,
             transports=OVER_HTTP,
         ),
         Family(
@@ -279,6 +301,7 @@ FAMILIES: dict[str, Family] = {
             open=_niquests_async,
             floor=_AsyncHeaderAuth,
             get=_async_status,
+            fetch=_async_response,
             asynchronous=True,
             transports=OVER_HTTP,
             adapt=lambda auth: auth.as_async(),
@@ -289,6 +312,8 @@ FAMILIES: dict[str, Family] = {
             open=_aiohttp,
             floor=_header_middleware,
             get=_aiohttp_status,
+            fetch=_aiohttp_response,
+            status=attrgetter("status"),
             asynchronous=True,
             transports=OVER_HTTP,
             takes=lambda middleware: {"middlewares": (middleware,)},

@@ -18,7 +18,7 @@ import httpx
 
 from .clients import ASYNC_CLIENTS, CLIENTS, FINAUTH
 from .emulator import BARE, PRODUCTION_LIKE_URL, BenchEmulator, Site
-from .timing import BASELINE, BenchError, Contender, compare, interleave
+from .timing import BASELINE, BenchError, Contender, compare, interleave, together
 
 LEVELS = (1, 4, 16, 64, 256)
 VARIANTS = (BASELINE, FINAUTH)
@@ -40,7 +40,7 @@ def _threads(site: Site, level: int, rounds: int, n: int) -> dict[str, list[floa
             _threaded(variant, CLIENTS[variant](site, stack), site.url, stack, level)
             for variant in VARIANTS
         ]
-        return interleave(contenders, n=n, rounds=rounds)
+        return interleave(contenders, n=n, rounds=rounds, turn=n)  # the workers split a turn
 
 
 def _threaded(
@@ -53,11 +53,11 @@ def _threaded(
             if client.get(url).status_code != 200:
                 raise BenchError(f"{variant}: a timed request was not answered 200")
 
-    def send(n: int) -> int:
+    def send(n: int) -> list[float]:
         start = time.perf_counter_ns()
         for future in [pool.submit(worker, n // level) for _ in range(level)]:
             future.result()
-        return time.perf_counter_ns() - start
+        return together(time.perf_counter_ns() - start, n)
 
     return Contender(variant, send)
 
@@ -76,7 +76,7 @@ def _tasks(site: Site, level: int, rounds: int, n: int) -> dict[str, list[float]
             )
             for variant in VARIANTS
         ]
-        return interleave(contenders, n=n, rounds=rounds)
+        return interleave(contenders, n=n, rounds=rounds, turn=n)  # the workers split a turn
     finally:
         loop.run_until_complete(stack.aclose())
         loop.close()
@@ -90,10 +90,10 @@ def _gathered(
             if (await client.get(url)).status_code != 200:
                 raise BenchError(f"{variant}: a timed request was not answered 200")
 
-    async def many(n: int) -> int:
+    async def many(n: int) -> list[float]:
         start = time.perf_counter_ns()
         await asyncio.gather(*(worker(n // level) for _ in range(level)))
-        return time.perf_counter_ns() - start
+        return together(time.perf_counter_ns() - start, n)
 
     return Contender(variant, lambda n: loop.run_until_complete(many(n)))
 

@@ -4,18 +4,21 @@ Three views of it. The auth's own work, timed without a client: requests'
 `auth(prepared)` and the response hook it registers, or one pass of an httpx
 auth flow, against the peers' and against httpx's no-op `Auth`. Where a
 request's time goes, from a pyinstrument profile of finauth on each client.
-And the cyclic garbage each request leaves, which reference counting cannot
-free: the garbage collector's passes over it are paid by every request.
+And the cyclic garbage each request leaves on every client, which reference
+counting cannot free: the garbage collector's passes over it are paid by every
+request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import AsyncExitStack, ExitStack, suppress
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -24,9 +27,21 @@ import requests
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
+from finauth.testing import EmulatorServer
+
 from . import peers
-from .clients import CLIENTS, FINAUTH, HAND_WRITTEN, SESSIONS, SYNC_PEERS
-from .emulator import BARE, PRODUCTION_LIKE_URL, BenchEmulator, Site
+from .clients import (
+    CLIENTS,
+    FAMILIES,
+    FINAUTH,
+    HAND_WRITTEN,
+    SESSIONS,
+    SYNC_PEERS,
+    Family,
+    factories,
+    installed,
+)
+from .emulator import BARE, LOOPBACK, PRODUCTION_LIKE_URL, BenchEmulator, Site
 from .timing import BASELINE
 
 CALLS = 2000
@@ -54,11 +69,7 @@ def run() -> dict[str, Any]:
                 "requests": _requests_auth_work(site, sessions),
                 "httpx": _httpx_auth_work(site, clients),
             },
-            "cyclic_garbage_per_request": {
-                f"{client}, {variant}": _garbage(sender.get, site.url)
-                for client, group in (("requests", sessions), ("httpx.Client", clients))
-                for variant, sender in group.items()
-            },
+            "cyclic_garbage_per_request": _every_clients_garbage(),
             "profile": {
                 "requests": _profile(lambda: sessions[FINAUTH].get(site.url)),
                 "httpx.Client": _profile(lambda: clients[FINAUTH].get(site.url)),
@@ -136,7 +147,9 @@ def _per_call(call: Callable[[], object]) -> float:
 
 
 def _garbage(get: Callable[[str], object], url: str, n: int = 500) -> float:
-    """Objects per request that only the cyclic garbage collector can free."""
+    """Objects per request that only the cyclic garbage collector can free, after a first
+    request (a login, connections) whose garbage is not counted."""
+    get(url)
     gc.collect()
     gc.disable()
     try:
@@ -145,6 +158,35 @@ def _garbage(get: Callable[[str], object], url: str, n: int = 500) -> float:
         return gc.collect() / n
     finally:
         gc.enable()
+
+
+def _every_clients_garbage() -> dict[str, float]:
+    """`_garbage` of each variant of every installed client, bare where it can be served
+    in memory, else over loopback."""
+    found: dict[str, float] = {}
+    bare, emulator = Site(BenchEmulator(), PRODUCTION_LIKE_URL, BARE), BenchEmulator()
+    with EmulatorServer(emulator) as server:
+        over_http = Site(emulator, server.base_url, LOOPBACK)
+        for family in installed(FAMILIES):
+            site = bare if BARE in family.transports else over_http
+            for variant, build in factories(family).items():
+                found[f"{family.name}, {variant}"] = _garbage_of(family, build, site)
+    return found
+
+
+def _garbage_of(family: Family, build: Any, site: Site) -> float:
+    if not family.asynchronous:
+        with ExitStack() as stack:
+            client = build(site, stack)
+            return _garbage(partial(family.get, client), site.url)
+    loop = asyncio.new_event_loop()
+    async_stack = AsyncExitStack()
+    try:
+        client = loop.run_until_complete(build(site, async_stack))
+        return _garbage(lambda url: loop.run_until_complete(family.get(client, url)), site.url)
+    finally:
+        loop.run_until_complete(async_stack.aclose())
+        loop.close()
 
 
 def _profile(send: Callable[[], object]) -> dict[str, Any]:

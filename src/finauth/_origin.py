@@ -49,11 +49,27 @@ _MAX_NAME = 253
 the IDNA codec sees it: work on a host a server sent stays bounded (R15)."""
 
 
+_last: tuple[str, Origin | None] = ("\0", None)
+"""The scheme and authority of the last URL whose authority a slash ended, with that slash,
+and their origin. A URL that starts with them has them as its own: the authority ends at
+the first slash. Most requests go where the last one went, so this spares them the match;
+a tuple is read and replaced whole, by any number of threads."""
+
+
 def origin_of(url: str) -> Origin | None:
     """The origin of an absolute http(s) URL; None for anything else, and for a host that
     requests and httpx would not both send as `parse_base_url` stores it (R17)."""
+    global _last
+    prefix, origin = _last
+    if url.startswith(prefix):
+        return origin
     authority = _AUTHORITY.match(url)
-    return _parsed_origin(url) if authority is None else _cached_origin(authority.group())
+    if authority is None:
+        return _parsed_origin(url)
+    origin = _cached_origin(authority.group())
+    if url.startswith("/", authority.end()):
+        _last = (url[: authority.end() + 1], origin)
+    return origin
 
 
 @functools.lru_cache(maxsize=256)

@@ -10,7 +10,7 @@ import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from finauth import ConfigurationError, FinauthError, InsecureTransportError
+from finauth import ConfigurationError, FinauthError, InsecureTransportError, _origin
 from finauth._origin import (
     BaseURL,
     Origin,
@@ -434,22 +434,43 @@ def test_origin_of_anything_else_is_none(url: str) -> None:
 # --- origin_of's cache ------------------------------------------------------------------
 
 
-@given(
-    url=st.one_of(
-        st.text(max_size=40),
-        st.builds(
-            "{}://{}{}".format,
-            st.sampled_from(["http", "https", "HTTPS", "ftp", "h"]),
-            st.text(max_size=20),
-            st.sampled_from(["", "/", "/p?q", "?q", "#f", "/a@b"]),
-        ),
-    )
+URLS = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        "{}://{}{}".format,
+        st.sampled_from(["http", "https", "HTTPS", "ftp", "h"]),
+        st.text(max_size=20),
+        st.sampled_from(["", "/", "/p?q", "?q", "#f", "/a@b"]),
+    ),
 )
+"""Any text, and URLs of schemes, authorities and rests that end an authority or not."""
+
+
+@given(url=URLS)
 @example(url="https://user:pw@api.example.com/v1")
 @example(url="https://api.example.com:99999/")
 @example(url="https://[::1]:8443/x")
 def test_origin_of_a_url_is_that_of_its_parsed_whole(url: str) -> None:
     """Cached by scheme and authority, it answers what parsing the whole URL answers."""
+    assert origin_of(url) == _parsed_origin(url)
+
+
+@given(
+    before=URLS,
+    url=st.one_of(
+        URLS, st.builds("{}{}".format, st.just("https://api.example.com"), st.text(max_size=12))
+    ),
+)
+@example(before="https://api.example.com/a", url="https://api.example.com.evil.test/b")
+@example(before="https://api.example.com/a", url="https://api.example.com:8443/b")
+@example(before="https://api.example.com/a", url="https://api.example.com@evil.test/b")
+@example(before="https://api.example.com/a", url="https://api.example.com")
+@example(before="https://api.example.com/a", url="HTTPS://api.example.com/b")
+@example(before="https://bad..host/a", url="https://bad..host/b")
+def test_origin_of_a_url_after_another_is_that_of_its_parsed_whole(before: str, url: str) -> None:
+    """The last authority is remembered: the next URL that starts with it and its slash
+    shares it, and no other does."""
+    origin_of(before)
     assert origin_of(url) == _parsed_origin(url)
 
 
@@ -460,3 +481,4 @@ def test_a_url_with_a_user_or_password_is_never_kept() -> None:
     )
     assert origin_of("https://api.example.com/v1?q=@") == Origin("https", "api.example.com", 443)
     assert _cached_origin.cache_info().currsize == 1  # the second URL's authority alone
+    assert "secret" not in repr(vars(_origin))

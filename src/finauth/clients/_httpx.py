@@ -44,18 +44,20 @@ if TYPE_CHECKING:
 class RequestView:
     """The flow's view of an `httpx.Request`."""
 
+    __slots__ = ("_file", "_file_start", "_replayable", "headers", "origin", "request")
+
     def __init__(self, request: httpx.Request) -> None:
         self.request = request
-        self._file, self._file_start = _seekable_file(request.stream)
+        self.headers: MutableMapping[str, str] = request.headers
+        self.origin: Origin | None = _origin(request)
         # Decided now, from the body as given: a transport may buffer a stream
         # as it sends it (MockTransport does), which must not make it replayable.
-        self._replayable = self._file is not None or isinstance(
-            request.stream, library_of(request).ByteStream
-        )
-
-    @property
-    def headers(self) -> MutableMapping[str, str]:
-        return self.request.headers
+        stream: type = type(request.stream)
+        if _holds_its_bytes(stream):  # the common case: bytes, or none
+            self._file, self._file_start, self._replayable = None, 0, True
+        else:
+            self._file, self._file_start = _seekable_file(request.stream)
+            self._replayable = self._file is not None
 
     @property
     def url(self) -> str:
@@ -64,10 +66,7 @@ class RequestView:
     @url.setter
     def url(self, value: str) -> None:
         self.request.url = library_of(self.request).URL(value)
-
-    @property
-    def origin(self) -> Origin | None:
-        return _origin(self.request)
+        self.origin = _origin(self.request)
 
     @property
     def replayable(self) -> bool:
@@ -76,6 +75,22 @@ class RequestView:
     def rewind(self) -> None:
         if self._file is not None:
             self._file.seek(self._file_start)
+
+
+class _Httpx2Class:
+    """`__class__` of an auth: its own class until httpx2 is imported, then a subclass of
+    both it and `httpx2.Auth`, kept in the instance, where the next lookups find it at
+    C speed. (A property would be a Python call for every failing `isinstance` on the
+    auth: requests' `isinstance(auth, tuple)` on each request, for one.)"""
+
+    def __get__(self, auth: object, owner: type | None = None) -> type:
+        own: type = type(auth)
+        httpx2 = sys.modules.get("httpx2")
+        if httpx2 is None:
+            return own
+        accepted = _also_an_httpx2_auth(own, httpx2.Auth)
+        vars(auth)["__class__"] = accepted
+        return accepted
 
 
 class Httpx2Accepted:
@@ -87,17 +102,12 @@ class Httpx2Accepted:
     subclass of both the auth's own class and `httpx2.Auth`.
     """
 
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        own: type = type(self)
-        httpx2 = sys.modules.get("httpx2")
-        return own if httpx2 is None else _also_an_httpx2_auth(own, httpx2.Auth)
+    __class__ = _Httpx2Class()
 
 
 @cache
 def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
-    """Made once per class: every `isinstance` asks (requests' `isinstance(auth, tuple)`
-    for one, on each request)."""
+    """Made once per class."""
     if issubclass(own, httpx2_auth):
         return own
     return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
@@ -127,7 +137,7 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
             steps = self._flow.authenticate(view)
         else:  # the cached token: no flow, unless it meets a 401
             seen = yield request
-            if _provider_status(request, seen) != 401:
+            if seen.status_code != 401 or _provider_status(request, seen) != 401:
                 return
             steps = self._flow.answered_401(view, token)
         reply: object = None
@@ -195,7 +205,7 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
             steps = self._flow.authenticate(view)
         else:  # the cached token: no flow, unless it meets a 401
             seen = yield request
-            if _provider_status(request, seen) != 401:
+            if seen.status_code != 401 or _provider_status(request, seen) != 401:
                 return
             steps = self._flow.answered_401(view, token)
         reply: object = None
@@ -243,10 +253,21 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
                 steps.close()
 
 
-def _async_clients() -> tuple[type[httpx.AsyncClient], ...]:
-    """httpx's AsyncClient, and httpx2's if httpx2 is in use."""
+def _libraries() -> tuple[ModuleType, ...]:
+    """httpx, and httpx2 if it is in use."""
     httpx2 = sys.modules.get("httpx2")
-    return (httpx.AsyncClient,) if httpx2 is None else (httpx.AsyncClient, httpx2.AsyncClient)
+    return (httpx,) if httpx2 is None else (httpx, httpx2)
+
+
+def _async_clients() -> tuple[type[httpx.AsyncClient], ...]:
+    return tuple(library.AsyncClient for library in _libraries())
+
+
+@cache
+def _holds_its_bytes(stream: type) -> bool:
+    """Whether a request body of class `stream` holds its bytes, so that it can be sent
+    again: httpx's or httpx2's ByteStream. Asked once per class, not per request."""
+    return issubclass(stream, tuple(library.ByteStream for library in _libraries()))
 
 
 def _origin(request: httpx.Request) -> Origin | None:

@@ -27,7 +27,7 @@ from .._telemetry import sending
 from .._token import Token
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
-from ._requests import PreparedView
+from ._requests import _REDIRECTS, PreparedView
 
 if TYPE_CHECKING:
     import requests
@@ -39,25 +39,27 @@ if TYPE_CHECKING:
 class AsyncPreparedView(PreparedView):
     """The flow's view of a request of niquests' AsyncSession, whose body may also be an
     async file (`tell` and `seek` coroutines, as aiofiles' are): replayable once its start
-    is known (`viewing`), and rewound by `restart_body` before the re-send (R5)."""
+    is known (`find_async_start`), and rewound by `restart_body` before the re-send (R5)."""
 
-    _async_start: int | None = None
+    __slots__ = ("_async_start",)
 
-    @classmethod
-    async def viewing(cls, prepared: PreparedRequest) -> AsyncPreparedView:
+    def __init__(self, prepared: PreparedRequest) -> None:
         # PreparedView serves niquests' sync Session too: their PreparedRequests are alike.
-        view = cls(cast("requests.PreparedRequest", prepared))
-        tell = getattr(prepared.body, "tell", None)
+        super().__init__(prepared)  # type: ignore[arg-type]
+        self._async_start: int | None = None
+
+    async def find_async_start(self) -> None:
+        """Where an async file body starts, if the body is one."""
+        tell = getattr(self.prepared.body, "tell", None)
         if tell is not None and iscoroutinefunction(tell):
             with suppress(OSError, ValueError):
                 position = await tell()
-                view._async_start = position if isinstance(position, int) else None
-        return view
+                self._async_start = position if isinstance(position, int) else None
 
     @property
     def sent(self) -> PreparedRequest:
         """The request as niquests sends it now: a copy of it, once rewound."""
-        return cast("PreparedRequest", self.prepared)
+        return self.prepared  # type: ignore[return-value]
 
     @property
     def replayable(self) -> bool:
@@ -79,14 +81,17 @@ class AsyncRequestsAuth:
     async def __call__(self, r: PreparedRequest) -> PreparedRequest:
         """Attach the token; a request sent with the cached one runs no flow, unless it is
         answered 401."""
-        view = await AsyncPreparedView.viewing(r)
-        token = self._auth._flow.attached(view)
-        if token is not None:
-            r.register_hook("response", _ResponseHook(self, view, token).on_response)
-            return r
-        steps = self._auth._flow.authenticate(view)
-        if isinstance(await self._run(steps, None), Send):
-            r.register_hook("response", _ResponseHook(self, view, steps).on_response)
+        view = AsyncPreparedView(r)
+        if r.body is not None:
+            await view.find_async_start()
+        sent_with: Steps[None] | Token | None = self._auth._flow.attached(view)
+        if sent_with is None:
+            sent_with = self._auth._flow.authenticate(view)
+            if not isinstance(await self._run(sent_with, None), Send):
+                return r
+        hook = _ResponseHook(self, view, sent_with).on_response
+        # What `register_hook` does, without its checks of the hook on every request.
+        r.hooks["response"].append(hook)  # type: ignore[arg-type]
         return r
 
     def __repr__(self) -> str:
@@ -246,16 +251,18 @@ class _ResponseHook:
         self._state: tuple[AsyncPreparedView, Steps[None] | Token] | None = (view, sent_with)
 
     async def on_response(self, response: AsyncResponse, **send: Any) -> AsyncResponse:
-        if response.request is not None:
-            self._auth._withdraw_if_leaving(response, response.request)
-        if self._state is None or response.request is not self._state[0].sent:
+        # Each attribute of an AsyncResponse is read through its `__getattribute__`: once.
+        request, status = response.request, response.status_code
+        if status in _REDIRECTS and request is not None:
+            self._auth._withdraw_if_leaving(response, request)
+        if self._state is None or request is not self._state[0].sent:
             return response  # a copy made for a redirect: not the request we prepared
         (view, sent_with), self._state = self._state, None  # its flow runs to the end now
         if not isinstance(sent_with, Token):
             return await self._auth._on_response(
                 sent_with, response.status_code, view, response, **send
             )
-        if response.status_code != 401:
+        if status != 401:
             return response  # sent with the cached token, and taken
         steps = self._auth._auth._flow.answered_401(view, sent_with)
         return await self._auth._on_response(steps, None, view, response, **send)

@@ -41,14 +41,15 @@ on every response."""
 class PreparedView:
     """The flow's view of a `requests.PreparedRequest`."""
 
+    __slots__ = ("_body_start", "headers", "origin", "prepared", "response")
+
     def __init__(self, prepared: requests.PreparedRequest) -> None:
         self.prepared = prepared
+        self.headers: MutableMapping[str, str] = prepared.headers
+        self.origin: Origin | None = origin_of(prepared.url or "")
         self.response: requests.Response | None = None
-        self._body_start = _start_of(prepared.body)
-
-    @property
-    def headers(self) -> MutableMapping[str, str]:
-        return self.prepared.headers
+        body = prepared.body
+        self._body_start = None if body is None else _start_of(body)
 
     @property
     def url(self) -> str:
@@ -57,10 +58,7 @@ class PreparedView:
     @url.setter
     def url(self, value: str) -> None:
         self.prepared.url = value
-
-    @property
-    def origin(self) -> Origin | None:
-        return origin_of(self.url)
+        self.origin = origin_of(value)
 
     @property
     def replayable(self) -> bool:
@@ -79,7 +77,7 @@ class PreparedView:
             prepared.prepare_cookies(jar)
         if self._body_start is not None:
             prepared.body.seek(self._body_start)  # type: ignore[union-attr]
-        self.prepared = prepared
+        self.prepared, self.headers = prepared, prepared.headers
 
 
 class RequestsAuth(requests.auth.AuthBase):
@@ -94,15 +92,14 @@ class RequestsAuth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         view = PreparedView(r)
-        token = self._flow.attached(view)  # the common case: no flow to run, unless a 401
-        if token is not None:
-            hook = _ResponseHook(self, view, token)
-        else:
-            steps = self._flow.authenticate(view)
-            if not isinstance(self._run(steps, None, library=library_of(r)), Send):
+        # the common case: the cached token, and no flow to run, unless it meets a 401
+        sent_with: Steps[None] | Token | None = self._flow.attached(view)
+        if sent_with is None:
+            sent_with = self._flow.authenticate(view)
+            if not isinstance(self._run(sent_with, None, library=library_of(r)), Send):
                 return r
-            hook = _ResponseHook(self, view, steps)
-        r.register_hook("response", hook)  # type: ignore[no-untyped-call]
+        # What `register_hook` does, without its `isinstance(hook, Callable)`: an ABC's check.
+        r.hooks["response"].append(_ResponseHook(self, view, sent_with))
         return r
 
     def login(self) -> Token:
@@ -286,7 +283,8 @@ class _ResponseHook:
         self._state: tuple[PreparedView, Steps[None] | Token] | None = (view, sent_with)
 
     def __call__(self, response: requests.Response, **send: Any) -> requests.Response:
-        self._auth._withdraw_if_leaving(response, response.request)
+        if response.status_code in _REDIRECTS:  # the rest are spared the call
+            self._auth._withdraw_if_leaving(response, response.request)
         if self._state is None or response.request is not self._state[0].prepared:
             return response  # a copy made for a redirect: not the request we prepared
         (view, sent_with), self._state = self._state, None  # its flow runs to the end now
