@@ -164,12 +164,12 @@ class RedisClusterServers:
 
 
 def sentinel_at(port: int) -> Sentinel:
-    return Sentinel([("127.0.0.1", port)], socket_timeout=5)  # type: ignore[no-untyped-call]
+    return Sentinel([("127.0.0.1", port)], socket_timeout=5)  # type: ignore[no-untyped-call, unused-ignore]
 
 
 def sentinel_master(port: int) -> redis.Redis:
     """A client of the master the sentinel on `port` names, as applications make one."""
-    client: redis.Redis = sentinel_at(port).master_for(  # type: ignore[no-untyped-call]
+    client: redis.Redis = sentinel_at(port).master_for(  # type: ignore[no-untyped-call, unused-ignore]
         SENTINEL_MASTER, socket_timeout=5
     )
     return client
@@ -216,7 +216,7 @@ class RedisSentinelServers:
         if self._process.poll() is not None:
             raise RuntimeError(f"redis-server --sentinel ended ({self._process.returncode})")
         try:
-            self.sentinel().discover_master(SENTINEL_MASTER)  # type: ignore[no-untyped-call]
+            self.sentinel().discover_master(SENTINEL_MASTER)  # type: ignore[no-untyped-call, unused-ignore]
             return True
         except (redis.ConnectionError, MasterNotFoundError):
             return False
