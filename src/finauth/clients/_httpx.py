@@ -44,11 +44,10 @@ if TYPE_CHECKING:
 class RequestView:
     """The flow's view of an `httpx.Request`."""
 
-    __slots__ = ("_file", "_file_start", "_replayable", "headers", "origin", "request")
+    __slots__ = ("_file", "_file_start", "_replayable", "origin", "request")
 
     def __init__(self, request: httpx.Request) -> None:
         self.request = request
-        self.headers: MutableMapping[str, str] = request.headers
         self.origin: Origin | None = _origin(request)
         # Decided now, from the body as given: a transport may buffer a stream
         # as it sends it (MockTransport does), which must not make it replayable.
@@ -58,6 +57,12 @@ class RequestView:
         else:
             self._file, self._file_start = _seekable_file(request.stream)
             self._replayable = self._file is not None
+
+    @property
+    def headers(self) -> MutableMapping[str, str]:
+        """Read each time: a transport may give the request new headers (OpenTelemetry's
+        instrumentation does), which a re-send must carry."""
+        return self.request.headers
 
     @property
     def url(self) -> str:
