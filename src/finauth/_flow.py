@@ -205,17 +205,10 @@ class TokenFlow:
         An adapter that sends `request` with this token gives its 401, if any, to
         `answered_401`; `authenticate` would do no more.
         """
-        # `_usable`, `_ours` and `_attach`, inline: every request with a token comes here
-        cached = self._local.cached
-        if cached is None or time.time() >= cached.renew_at:
-            return None
-        if request.origin != self.provider.base.origin:
-            return None
-        if self._local.auth_cookies:
-            self._attach(request, cached.token)
-        else:
-            self.provider.apply(request, cached.token)
-        return cached.token
+        token = self._usable() if self._ours(request) else None
+        if token is not None:
+            self._attach(request, token)
+        return token
 
     def answered_401(self, request: Outgoing, token: Token) -> Steps[None]:
         """What follows the provider's 401 to `request`, sent with `token`: the renewal,

@@ -44,11 +44,10 @@ if TYPE_CHECKING:
 class RequestView:
     """The flow's view of an `httpx.Request`."""
 
-    __slots__ = ("_file", "_file_start", "_replayable", "origin", "request")
+    __slots__ = ("_file", "_file_start", "_replayable", "request")
 
     def __init__(self, request: httpx.Request) -> None:
         self.request = request
-        self.origin: Origin | None = _origin(request)
         # Decided now, from the body as given: a transport may buffer a stream
         # as it sends it (MockTransport does), which must not make it replayable.
         stream: type = type(request.stream)
@@ -71,7 +70,10 @@ class RequestView:
     @url.setter
     def url(self, value: str) -> None:
         self.request.url = library_of(self.request).URL(value)
-        self.origin = _origin(self.request)
+
+    @property
+    def origin(self) -> Origin | None:
+        return _origin(self.request)
 
     @property
     def replayable(self) -> bool:

@@ -259,9 +259,7 @@ class _ResponseHook:
             return response  # a copy made for a redirect: not the request we prepared
         (view, sent_with), self._state = self._state, None  # its flow runs to the end now
         if not isinstance(sent_with, Token):
-            return await self._auth._on_response(
-                sent_with, response.status_code, view, response, **send
-            )
+            return await self._auth._on_response(sent_with, status, view, response, **send)
         if status != 401:
             return response  # sent with the cached token, and taken
         steps = self._auth._auth._flow.answered_401(view, sent_with)

@@ -41,15 +41,17 @@ on every response."""
 class PreparedView:
     """The flow's view of a `requests.PreparedRequest`."""
 
-    __slots__ = ("_body_start", "headers", "origin", "prepared", "response")
+    __slots__ = ("_body_start", "prepared", "response")
 
     def __init__(self, prepared: requests.PreparedRequest) -> None:
         self.prepared = prepared
-        self.headers: MutableMapping[str, str] = prepared.headers
-        self.origin: Origin | None = origin_of(prepared.url or "")
         self.response: requests.Response | None = None
         body = prepared.body
         self._body_start = None if body is None else _start_of(body)
+
+    @property
+    def headers(self) -> MutableMapping[str, str]:
+        return self.prepared.headers
 
     @property
     def url(self) -> str:
@@ -58,7 +60,10 @@ class PreparedView:
     @url.setter
     def url(self, value: str) -> None:
         self.prepared.url = value
-        self.origin = origin_of(value)
+
+    @property
+    def origin(self) -> Origin | None:
+        return origin_of(self.prepared.url or "")
 
     @property
     def replayable(self) -> bool:
@@ -77,7 +82,7 @@ class PreparedView:
             prepared.prepare_cookies(jar)
         if self._body_start is not None:
             prepared.body.seek(self._body_start)  # type: ignore[union-attr]
-        self.prepared, self.headers = prepared, prepared.headers
+        self.prepared = prepared
 
 
 class RequestsAuth(requests.auth.AuthBase):
