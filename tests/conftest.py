@@ -100,6 +100,12 @@ class Rig:
         redirects only, and a middleware cannot add to it."""
         return self.family != "aiohttp"
 
+    @property
+    def renews_apart(self) -> bool:
+        """Whether login and refresh go out from a task of their own, not as requests of
+        the auth flow: with every async client under asyncio (not httpx's under trio)."""
+        return self.is_async and CLIENTS[self.client][1] == "asyncio"
+
     def auth(self, **options: Any) -> ProviderAuth:
         """The provider's auth for the emulator's account; `options` override."""
         auth: ProviderAuth = self.emulator.auth(self.base_url, **options)

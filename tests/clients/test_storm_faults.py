@@ -19,7 +19,7 @@ import importlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -127,21 +127,14 @@ POLL = 0.005
 CANCELLATIONS = [
     pytest.param("httpx-asyncio", "scope", id="anyio-scope"),
     pytest.param("httpx-trio", "scope", id="trio-scope"),
-    pytest.param("httpx-asyncio", "wait_for", id="asyncio-wait_for-bound"),
-    pytest.param("httpx2-asyncio", "wait_for", id="httpx2-asyncio-wait_for-bound"),
+    pytest.param("httpx-asyncio", "wait_for", id="asyncio-wait_for"),
+    pytest.param("httpx-asyncio", "wait_for-bound", id="asyncio-wait_for-bound"),
+    pytest.param("httpx-asyncio", "wait_for-per-request", id="asyncio-wait_for-per-request"),
+    pytest.param("httpx2-asyncio", "wait_for", id="httpx2-asyncio-wait_for"),
+    pytest.param("httpx2-asyncio", "wait_for-bound", id="httpx2-asyncio-wait_for-bound"),
     pytest.param("httpx2-trio", "scope", id="httpx2-trio-scope"),
     pytest.param("aiohttp", "wait_for", id="aiohttp-wait_for"),
     pytest.param("niquests-async", "wait_for", id="niquests-async-wait_for"),
-    pytest.param(
-        "httpx-asyncio",
-        "wait_for-unbound",
-        id="asyncio-wait_for-unbound",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="GAP: asyncio interrupts the caller's task, and the auth call with it; "
-            "only an auth bound to its client (bind) can send it from a task of its own",
-        ),
-    ),
 ]
 
 
@@ -158,8 +151,9 @@ def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
     rig: Rig, cancel: str, phase: str, renewals: tuple[int, int]
 ) -> None:
     """The first call is cancelled while its login or refresh is in flight, by an anyio
-    cancel scope or by `asyncio.wait_for`; the next call is answered 200 with that
-    renewal's token, none of its own: (logins, refreshes) counted from the start."""
+    cancel scope or by `asyncio.wait_for` (with the auth the client's, bound to it, or
+    the request's); the next call is answered 200 with that renewal's token, none of its
+    own: (logins, refreshes) counted from the start."""
     auth = rig.auth(refresh_margin=60)
     kind: AuthKind = "login" if phase == "login" else "refresh"
     flight = auth._flow._flight
@@ -168,10 +162,16 @@ def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
         if rig.family != "httpx":  # aiohttp's and niquests' auths always renew apart
             return async_client(rig.kind, auth, timeout=5)
         session: httpx.AsyncClient = importlib.import_module(rig.package).AsyncClient(timeout=5)
-        if cancel == "wait_for":
+        if cancel == "wait_for-bound":
             return auth.bind(session)
-        session.auth = auth
+        if cancel != "wait_for-per-request":
+            session.auth = auth
         return session
+
+    def get(session: Any) -> Awaitable[httpx.Response]:
+        if cancel == "wait_for-per-request":
+            return cast("Awaitable[httpx.Response]", session.get(rig.url(), auth=auth))
+        return cast("Awaitable[httpx.Response]", session.get(rig.url()))
 
     async def renewing() -> None:
         """Until the caller's renewal is at the provider, which holds its answer back:
@@ -210,14 +210,14 @@ def test_a_cancelled_caller_leaves_its_renewal_to_the_next(
                 if rig.family != "requests":
                     assert (await session.get(rig.url(), auth=None)).status_code == 401
             else:
-                assert (await session.get(rig.url())).status_code == 200
+                assert (await get(session)).status_code == 200
             if phase == "expiring":
                 make_due(auth)
             elif phase == "expired":
                 rig.emulator.expire_tokens()
             rig.emulator.stall_next(kind, LATE)
-            await cancelled(session.get(rig.url()))
-            status: int = (await session.get(rig.url())).status_code
+            await cancelled(get(session))
+            status: int = (await get(session)).status_code
             return status
 
     assert anyio.run(calls, backend=CLIENTS[rig.client][1]) == 200

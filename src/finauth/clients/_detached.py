@@ -3,15 +3,16 @@
 asyncio cancels a caller (`asyncio.timeout`, `asyncio.wait_for`, `task.cancel()`) by
 interrupting its task, and nothing inside that task can shield itself from it: a login
 or refresh sent from the caller's task is abandoned midway, its token lost while others
-wait for it, a rotated refresh token spent for nothing. (trio and anyio cancel scopes are
-shielded in the caller's task; see `_httpx`.)
+wait for it, a rotated refresh token spent for nothing; anyio's cancel scopes on asyncio
+do the same. (trio's cancel scopes are shielded in the caller's task; see `_httpx`.)
 
-An auth bound to its client (`bind`) knows what to send with, so it carries out a
-renewal in a task of its own, from its first auth call up to the user's request. The
-caller awaits that task shielded: cancelled, it gets its CancelledError at once, and the
-task goes on alone, saves the token, releases the flight and closes the flow. aiohttp's
-middleware always knows what to send with (the request's session), and niquests'
-AsyncSession auth sends with a session it has or opens, so they always renew this way.
+An httpx auth flow finds the client whose `send` runs it (or the client it is bound to,
+`bind`) and carries out a renewal in a task of its own, through that client, from its
+first auth call up to the user's request. The caller awaits that task shielded:
+cancelled, it gets its CancelledError at once, and the task goes on alone, saves the
+token, releases the flight and closes the flow. aiohttp's middleware always knows what
+to send with (the request's session), and niquests' AsyncSession auth sends with a
+session it has or opens, so they always renew this way.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _alone: set[asyncio.Task[Send | None]] = set()
 
 
 class BoundAuth(HttpxAuth):
-    """An auth as one `httpx.AsyncClient`'s: the same token, renewed apart from its callers."""
+    """An auth as one `httpx.AsyncClient`'s: the same token, renewed with that client."""
 
     def __init__(self, auth: HttpxAuth, client: httpx.AsyncClient) -> None:
         self._auth = auth
@@ -47,26 +48,36 @@ class BoundAuth(HttpxAuth):
         self.timeout = auth.timeout
         self._client = weakref.ref(client)
 
-    def _renewal_apart(
-        self, steps: Generator[Step, Any, None], request: httpx.Request
-    ) -> RenewalApart | None:
-        client = self._client()
-        if client is None or client.is_closed or not _on_asyncio():
-            return None
-        return RenewalApart(steps, partial(self._send, client, request), self._flow.provider.name)
-
-    async def _send(
-        self, client: httpx.AsyncClient, request: httpx.Request, call: AuthCall
-    ) -> Answer:
-        """`call` sent with the bound client, not through its auth (nor redirects: R18)."""
-        sent = _auth_request(call, request)
-        deadline = anyio.current_time() + self.timeout
-        with sending(call.span):
-            response = await client.send(sent, auth=None, follow_redirects=False, stream=True)
-        return _answer(call, sent, response, await _aread_at_most(response, deadline))
+    def _sending_client(self) -> httpx.AsyncClient | None:
+        return self._client()
 
     def __repr__(self) -> str:
         return f"{self._auth!r}.bind(...)"
+
+
+def renewal_apart(
+    auth: HttpxAuth,
+    client: httpx.AsyncClient,
+    steps: Generator[Step, Any, None],
+    request: httpx.Request,
+) -> RenewalApart | None:
+    """The rest of `auth`'s renewal, sent with `client` apart from the caller, under
+    asyncio; None under trio, whose cancel scopes shield it in the caller's task."""
+    if not _on_asyncio():
+        return None
+    send = partial(_send, client, request, auth.timeout)
+    return RenewalApart(steps, send, auth._flow.provider.name)
+
+
+async def _send(
+    client: httpx.AsyncClient, request: httpx.Request, timeout: float, call: AuthCall
+) -> Answer:
+    """`call` sent with `client`, not through its auth (nor redirects: R18)."""
+    sent = _auth_request(call, request)
+    deadline = anyio.current_time() + timeout
+    with sending(call.span):
+        response = await client.send(sent, auth=None, follow_redirects=False, stream=True)
+    return _answer(call, sent, response, await _aread_at_most(response, deadline))
 
 
 class RenewalApart:

@@ -125,10 +125,10 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
 
     An answer the flow has seen is released before the flow goes on: a caller
     that waits for a renewal holds no connection of the client's pool, which the
-    renewal may need (R6). Auth calls of an `httpx.AsyncClient` run shielded from
-    the caller's cancellation: others may be waiting for their answer. asyncio's own
-    cancellation cannot be shielded from inside the caller's task: `bind` moves them
-    out of it.
+    renewal may need (R6). Auth calls of an `httpx.AsyncClient` outlive the caller's
+    cancellation: others may be waiting for their answer. Under trio they run shielded
+    in the caller's task; asyncio's own cancellation cannot be shielded from inside the
+    caller's task, so there they are sent from a task of their own (`_detached`).
     """
 
     _flow: TokenFlow
@@ -175,13 +175,13 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
                     reply = in_thread(step)
 
     def bind(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
-        """Make this auth `client`'s, so that with asyncio a renewal outlives its caller.
+        """Make this auth `client`'s: sets `client.auth` and returns `client`.
 
-        asyncio cancels a caller (`asyncio.timeout`, `asyncio.wait_for`) by interrupting
-        its task, a login or refresh sent from it included; bound, the auth sends them from
-        a task of its own, and a cancelled caller leaves the renewal to finish for the
-        callers after it. Sets `client.auth` and returns `client`. (trio and anyio
-        cancellation need no binding.)
+        Rarely needed: under asyncio, an auth finds the client whose `send` runs it and
+        sends a renewal from a task of its own through that client, so that a cancelled
+        caller leaves it to finish for the callers after it. It cannot find the client
+        when another auth wraps it or the client's class sends in its own way; bound, it
+        need not look.
         """
         if not isinstance(client, _async_clients()):
             name = self._flow.provider.name
@@ -196,11 +196,20 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
         client.auth = BoundAuth(self, client)
         return client
 
+    def _sending_client(self) -> httpx.AsyncClient | None:
+        """The `httpx.AsyncClient` whose `send` runs this auth's flow, if it can be told."""
+        return _client_sending(self)
+
     def _renewal_apart(
         self, steps: Generator[Step, Any, None], request: httpx.Request
     ) -> RenewalApart | None:
-        """Where a renewal can go on without its caller: only with a client (`bind`)."""
-        return None
+        """Where a renewal goes on without its caller: under asyncio, with its client."""
+        client = self._sending_client()
+        if client is None or client.is_closed:
+            return None
+        from ._detached import renewal_apart  # here: it imports asyncio and anyio
+
+        return renewal_apart(self, client, steps, request)
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -258,6 +267,28 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
         finally:
             if not orphaned:
                 steps.close()
+
+
+SENDING = "_send_handling_auth"
+"""The `AsyncClient` method that runs an auth flow, in httpx and httpx2 alike."""
+
+
+def _client_sending(auth: HttpxAuth) -> httpx.AsyncClient | None:
+    """The client whose `send` runs `auth`'s flow, found in the frame that runs it.
+
+    httpx hands an auth flow the request, never the client, yet a renewal sent from a
+    task of its own needs one. The nearest `_send_handling_auth` frame above this one
+    is it, if its `auth` is this auth and its `self` an AsyncClient; anything else (an
+    auth wrapping this one, a client that sends in its own way, an interpreter without
+    `sys._getframe`) gives None, and the renewal goes out from the caller's task.
+    """
+    frame = sys._getframe(1) if hasattr(sys, "_getframe") else None
+    while frame is not None and frame.f_code.co_name != SENDING:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    client, driven = frame.f_locals.get("self"), frame.f_locals.get("auth")
+    return client if driven is auth and isinstance(client, _async_clients()) else None
 
 
 def _libraries() -> tuple[ModuleType, ...]:
