@@ -42,6 +42,52 @@ with httpx2.Client(auth=auth) as client:
     assert done.returncode == 0, done.stderr
 
 
+def test_httpx_works_while_another_thread_imports_httpx2() -> None:
+    """In a fresh interpreter, httpx2's import is held halfway in a thread: its module is
+    in `sys.modules`, none of its classes yet. An httpx client's login and request go on
+    meanwhile, and once the import is done the auth is one of httpx2's."""
+    script = """
+import importlib.util, sys, threading
+import httpx
+from finauth.testing import FincruxEmulator
+
+halfway, go = threading.Event(), threading.Event()
+
+class Held:
+    def find_spec(self, name, path=None, target=None):
+        if name != "httpx2":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+        def held(module):
+            halfway.set()
+            go.wait(30)
+            load(module)
+        spec.loader.exec_module = held
+        return spec
+
+sys.meta_path.insert(0, Held())
+importer = threading.Thread(target=__import__, args=("httpx2",))
+importer.start()
+try:
+    assert halfway.wait(30)
+    assert "httpx2" in sys.modules and not hasattr(sys.modules["httpx2"], "Auth")
+    emulator = FincruxEmulator()
+    auth = emulator.auth(emulator.production_url)
+    with httpx.Client(transport=emulator.httpx_transport(), auth=auth) as client:
+        assert client.get(emulator.production_url + emulator.sample_path).status_code == 200
+    assert emulator.logins == 1
+finally:
+    go.set()
+    importer.join()
+import httpx2
+assert isinstance(auth, httpx2.Auth)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("make", AUTHS)
 def test_a_failing_isinstance_on_an_auth_runs_no_python(make: Callable[[], Any]) -> None:
     """Once httpx2 is imported and the auth's class decided, `__class__` is read at C speed:

@@ -92,7 +92,7 @@ class _Httpx2Class:
 
     def __get__(self, auth: object, owner: type | None = None) -> type:
         own: type = type(auth)
-        httpx2 = sys.modules.get("httpx2")
+        httpx2 = _httpx2()
         if httpx2 is None:
             return own
         accepted = _also_an_httpx2_auth(own, httpx2.Auth)
@@ -291,9 +291,22 @@ def _client_sending(auth: HttpxAuth) -> httpx.AsyncClient | None:
     return client if driven is auth and isinstance(client, _async_clients()) else None
 
 
+def _httpx2() -> ModuleType | None:
+    """httpx2, once the program has imported it.
+
+    While another thread imports it, its module is in `sys.modules` before its classes
+    are in the module: until the import is done, httpx2 is not in use. (`_initializing`
+    is what the interpreter itself asks, to say "partially initialized module".)
+    """
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is None or getattr(httpx2.__spec__, "_initializing", False):
+        return None
+    return httpx2
+
+
 def _libraries() -> tuple[ModuleType, ...]:
     """httpx, and httpx2 if it is in use."""
-    httpx2 = sys.modules.get("httpx2")
+    httpx2 = _httpx2()
     return (httpx,) if httpx2 is None else (httpx, httpx2)
 
 
