@@ -120,6 +120,10 @@ def _also_an_httpx2_auth(own: type, httpx2_auth: type) -> type:
     return type(own.__name__, (own, httpx2_auth), {"__module__": own.__module__})
 
 
+SENDING = "_send_handling_auth"
+"""The `AsyncClient` method that runs an auth flow, in httpx and httpx2 alike."""
+
+
 class HttpxAuth(Httpx2Accepted, httpx.Auth):
     """The httpx side of a login-based auth.
 
@@ -197,8 +201,22 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
         return client
 
     def _sending_client(self) -> httpx.AsyncClient | None:
-        """The `httpx.AsyncClient` whose `send` runs this auth's flow, if it can be told."""
-        return _client_sending(self)
+        """The `AsyncClient` whose `send` runs this auth's flow, found in the frame that
+        runs it.
+
+        httpx hands an auth flow the request, never the client, yet a renewal sent from a
+        task of its own needs one. The nearest `_send_handling_auth` frame above this one
+        is it, if its `auth` is this auth and its `self` an AsyncClient; anything else (an
+        auth wrapping this one, a client that sends in its own way, an interpreter without
+        `sys._getframe`) gives None, and the renewal goes out from the caller's task.
+        """
+        frame = sys._getframe(1) if hasattr(sys, "_getframe") else None
+        while frame is not None and frame.f_code.co_name != SENDING:
+            frame = frame.f_back
+        if frame is None:
+            return None
+        client, driven = frame.f_locals.get("self"), frame.f_locals.get("auth")
+        return client if driven is self and isinstance(client, _async_clients()) else None
 
     def _renewal_apart(
         self, steps: Generator[Step, Any, None], request: httpx.Request
@@ -267,28 +285,6 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
         finally:
             if not orphaned:
                 steps.close()
-
-
-SENDING = "_send_handling_auth"
-"""The `AsyncClient` method that runs an auth flow, in httpx and httpx2 alike."""
-
-
-def _client_sending(auth: HttpxAuth) -> httpx.AsyncClient | None:
-    """The client whose `send` runs `auth`'s flow, found in the frame that runs it.
-
-    httpx hands an auth flow the request, never the client, yet a renewal sent from a
-    task of its own needs one. The nearest `_send_handling_auth` frame above this one
-    is it, if its `auth` is this auth and its `self` an AsyncClient; anything else (an
-    auth wrapping this one, a client that sends in its own way, an interpreter without
-    `sys._getframe`) gives None, and the renewal goes out from the caller's task.
-    """
-    frame = sys._getframe(1) if hasattr(sys, "_getframe") else None
-    while frame is not None and frame.f_code.co_name != SENDING:
-        frame = frame.f_back
-    if frame is None:
-        return None
-    client, driven = frame.f_locals.get("self"), frame.f_locals.get("auth")
-    return client if driven is auth and isinstance(client, _async_clients()) else None
 
 
 def _httpx2() -> ModuleType | None:
