@@ -56,14 +56,15 @@ class BoundAuth(HttpxAuth):
 
 
 def renewal_apart(
-    auth: HttpxAuth,
-    client: httpx.AsyncClient,
-    steps: Generator[Step, Any, None],
-    request: httpx.Request,
+    auth: HttpxAuth, steps: Generator[Step, Any, None], request: httpx.Request
 ) -> RenewalApart | None:
-    """The rest of `auth`'s renewal, sent with `client` apart from the caller, under
-    asyncio; None under trio, whose cancel scopes shield it in the caller's task."""
+    """The rest of `auth`'s renewal, sent apart from the caller with the client whose
+    `send` runs the flow, under asyncio. None under trio, whose cancel scopes shield it
+    in the caller's task, and without an open client to send with."""
     if not _on_asyncio():
+        return None
+    client = auth._sending_client()
+    if client is None or client.is_closed:
         return None
     send = partial(_send, client, request, auth.timeout)
     return RenewalApart(steps, send, auth._flow.provider.name)

@@ -215,19 +215,17 @@ class HttpxAuth(Httpx2Accepted, httpx.Auth):
             frame = frame.f_back
         if frame is None:
             return None
-        client, driven = frame.f_locals.get("self"), frame.f_locals.get("auth")
+        names = frame.f_locals
+        client, driven = names.get("self"), names.get("auth")
         return client if driven is self and isinstance(client, _async_clients()) else None
 
     def _renewal_apart(
         self, steps: Generator[Step, Any, None], request: httpx.Request
     ) -> RenewalApart | None:
         """Where a renewal goes on without its caller: under asyncio, with its client."""
-        client = self._sending_client()
-        if client is None or client.is_closed:
-            return None
         from ._detached import renewal_apart  # here: it imports asyncio and anyio
 
-        return renewal_apart(self, client, steps, request)
+        return renewal_apart(self, steps, request)
 
     async def async_auth_flow(
         self, request: httpx.Request
