@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from . import _retry, _telemetry
 from ._errors import FinauthError, RateLimitedError
+from ._header_lines import HeaderCredentials, header_credentials
+from ._origin import origin_of
 from ._provider import Provider
 from ._single_flight import Flight, flight_for
 from ._token import Token
@@ -134,6 +136,9 @@ class TokenFlow:
         self._timeout = timeout
         self._wait_bound = _retry.renewal_budget(timeout)
         self._local = local or _LocalCopy()
+        self._header_credentials: HeaderCredentials | None = None
+        """The cached token's, once asked for (`cached_headers`): this flow's, since a twin
+        sends the same token another way."""
 
     @cached_property
     def key(self) -> str:
@@ -209,6 +214,28 @@ class TokenFlow:
         if token is not None:
             self._attach(request, token)
         return token
+
+    def cached_headers(self, url: str) -> HeaderCredentials | None:
+        """The common case at its cheapest, for an adapter that has made no view of its
+        request: the cached token, not yet due, and the header lines that attach it to a
+        request for `url`, bound for the provider's origin. Setting them is all `attached`
+        would do: the provider's `apply` only sets headers (`header_credentials`), and no
+        cookie of an auth answer is to be kept off the request. Else None, and `attached`
+        or `authenticate` is the way.
+        """
+        local = self._local  # `_usable` and `_ours`, inlined: this runs for every request
+        cached = local.cached
+        if (
+            cached is None
+            or local.auth_cookies
+            or time.time() >= cached.renew_at
+            or origin_of(url) != self.provider.base.origin
+        ):
+            return None
+        known = self._header_credentials
+        if known is None or known.token is not cached.token:
+            known = self._header_credentials = header_credentials(self.provider, cached.token)
+        return None if known.lines is None else known
 
     def answered_401(self, request: Outgoing, token: Token) -> Steps[None]:
         """What follows the provider's 401 to `request`, sent with `token`: the renewal,

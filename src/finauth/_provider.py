@@ -72,7 +72,12 @@ class Provider(Protocol):
 
     def apply(self, request: Outgoing, token: Token) -> None:
         """Attach `token` to a request bound for the provider's origin; finauth has checked
-        the origin and `carries` already."""
+        the origin and `carries` already.
+
+        An `apply` that only sets headers is asked once per token: finauth sets the same
+        headers on each request sent with it (`header_credentials`). One that reads the
+        request, removes something from it or changes its URL is given every request.
+        """
 
     def withdraw(self, request: Outgoing) -> None:
         """Take back everything `apply` attached, before the request follows a redirect

@@ -662,6 +662,35 @@ def test_a_request_with_the_cached_token_starts_no_flow(
 
 @pytest.mark.parametrize("transport", ["in-process"])
 @pytest.mark.parametrize("client_name", ["requests"])
+def test_with_requests_the_cached_token_is_set_as_written_down(
+    rig: Rig, auth: ProviderAuth, fetch: Fetch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests' common path makes no view of each request for the provider's `apply`: it
+    sets the header lines `apply` wrote once for the token (`TokenFlow.cached_headers`).
+    An `apply` that reads the request (Finvera's, which merges its cookie into the
+    caller's) still gets every request."""
+    for _ in range(2):
+        assert fetch("GET", rig.url()).status_code == 200  # logged in, lines written down
+    provider = type(auth._flow.provider)
+    apply, applied = provider.apply, list[object]()
+
+    def watched(self: Any, request: Any, token: Any) -> None:
+        applied.append(request)
+        apply(self, request, token)
+
+    monkeypatch.setattr(provider, "apply", watched)
+    for _ in range(3):
+        assert fetch("GET", rig.url()).status_code == 200
+
+    token = auth.token
+    assert token is not None
+    for call in rig.calls_to()[-3:]:
+        assert rig.emulator.presented(call) == token.access_token
+    assert len(applied) == (3 if rig.emulator.name == "Finvera" else 0)
+
+
+@pytest.mark.parametrize("transport", ["in-process"])
+@pytest.mark.parametrize("client_name", ["requests"])
 def test_a_request_leaves_no_garbage_for_the_collector(rig: Rig) -> None:
     """With requests, whose own requests end in no reference cycle, neither do ours: what
     the collector must free costs every caller (the response hook once held its request

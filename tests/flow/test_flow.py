@@ -27,7 +27,7 @@ from finauth import LoginError, MemoryTokenStore, ProviderResponseError, RateLim
 from finauth._flow import Acquire, Blocking, Pause, Send, Step, Steps, TokenFlow
 from finauth._origin import Origin, origin_of, parse_base_url
 from finauth._token import Token
-from finauth._wire import Answer, AuthCall
+from finauth._wire import Answer, AuthCall, Outgoing
 from finauth.providers.fincrux import Fincrux
 
 T = TypeVar("T")
@@ -410,6 +410,68 @@ def test_r2_a_new_flow_on_a_shared_store_uses_the_stored_token(store: MemoryToke
     driver = run(make_flow(store).authenticate(FakeRequest()), [])
     assert driver.calls == []
     assert driver.sent == [jwt_header(pair)]
+
+
+def test_the_cached_token_comes_with_its_header_lines_written_down_once(flow: TokenFlow) -> None:
+    """The common case of an adapter with no view of its request (requests): the lines
+    `apply` writes, asked for once per token, not once per request."""
+    first = Pair.issue()
+    logged_in(flow, first)
+
+    known = flow.cached_headers(API_URL)
+    assert known is not None
+    assert (known.token, known.lines) == (flow.token, (("Authorization", jwt_header(first)),))
+    assert flow.cached_headers(API_URL) is known
+
+    second = Pair.issue()
+    run(flow.login(), [login_ok(second)])
+    renewed = flow.cached_headers(API_URL)
+    assert renewed is not None
+    assert renewed.lines == (("Authorization", jwt_header(second)),)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.com/api/search/RELIANCE", "https://api.fincrux.org:8443/x", "/x"]
+)
+def test_r1_no_header_lines_for_another_origin(flow: TokenFlow, url: str) -> None:
+    logged_in(flow, Pair.issue())
+
+    assert flow.cached_headers(url) is None
+
+
+def test_no_header_lines_without_a_token_or_for_one_due(store: MemoryTokenStore) -> None:
+    """Those ask for a flow: a login, or a refresh first (R2, R3)."""
+    flow = make_flow(store)
+    assert flow.cached_headers(API_URL) is None
+
+    logged_in(flow, Pair.issue(EXPIRING))
+    assert flow.cached_headers(API_URL) is None
+
+
+def test_r18_no_header_lines_once_auth_answers_set_cookies(flow: TokenFlow) -> None:
+    """A jar may send those on (R18): the request goes to `attached`, which takes them out."""
+    login = login_ok(Pair.issue())
+    sets = (("Set-Cookie", "sessionid=s3ss10n; HttpOnly; Path=/"),)
+    run(flow.authenticate(FakeRequest()), [Reply(200, login.body, login.headers + sets)])
+
+    assert flow.cached_headers(API_URL) is None
+    assert flow.attached(FakeRequest()) == flow.token
+
+
+def test_a_twin_has_header_lines_of_its_own(flow: TokenFlow) -> None:
+    """A twin sends the same token another way: never in the lines of its sibling."""
+    pair = Pair.issue()
+    logged_in(flow, pair)
+    assert flow.cached_headers(API_URL) is not None
+
+    class Bearer(Fincrux):
+        def apply(self, request: Outgoing, token: Token) -> None:
+            request.headers["Authorization"] = f"Bearer {token.access_token}"
+
+    twin = flow.twin(Bearer(EMAIL, PASSWORD, flow.provider.base))
+    known = twin.cached_headers(API_URL)
+    assert known is not None
+    assert known.lines == (("Authorization", f"Bearer {pair.access}"),)
 
 
 # --- R3 proactive refresh ---------------------------------------------------------------------

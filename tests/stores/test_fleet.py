@@ -76,6 +76,15 @@ def recipe(
     return partial(RedisTokenStore, url, lock_timeout=5)
 
 
+SCALES = [
+    *(pytest.param(name, 4, id=f"{name}-4") for name in PROVIDERS),
+    pytest.param("Fincrux", 16, marks=pytest.mark.load, id="Fincrux-16"),
+]
+"""Every provider's fleet of 4 processes, and one of 16: single flight across processes is
+the store's, which 16 processes at once test as well with one provider as with each.
+A run of 16 takes 5 to 7 s, and takes both cores of a CI machine while it lasts."""
+
+
 @pytest.fixture(params=list(PROVIDERS))
 def fleet(
     request: pytest.FixtureRequest, store_kind: str, recipe: Callable[[], TokenStore]
@@ -85,7 +94,7 @@ def fleet(
         yield Fleet(emulator, server.base_url, store_kind, recipe)
 
 
-@pytest.mark.parametrize("count", [4, pytest.param(16, marks=pytest.mark.load)])
+@pytest.mark.parametrize(("fleet", "count"), SCALES, indirect=["fleet"])
 def test_processes_finding_the_token_expired_renew_it_once(fleet: Fleet, count: int) -> None:
     fleet.seed_expired_token()
     before = fleet.renewals()
@@ -97,7 +106,7 @@ def test_processes_finding_the_token_expired_renew_it_once(fleet: Fleet, count: 
     assert len({report.pid for report in reports}) == count
 
 
-@pytest.mark.parametrize("count", [4, pytest.param(16, marks=pytest.mark.load)])
+@pytest.mark.parametrize(("fleet", "count"), SCALES, indirect=["fleet"])
 def test_processes_with_no_token_log_in_once(fleet: Fleet, count: int) -> None:
     reports = start(fleet.worker(), count).collect()
 

@@ -2,8 +2,10 @@
 
 Modelled on requests' own `HTTPDigestAuth`: `__call__` attaches the token and
 registers a response hook; on a 401 the hook renews the token and re-sends a
-copy of the request through the same connection adapter. Per-request state
-lives in the hook's closure, so one auth object serves many threads at once.
+copy of the request through the same connection adapter. What a request needs
+kept until its response comes is kept with the request: the cached token it was
+sent with, in an attribute, or its view and flow, in a hook object of its own.
+None of it is on the auth, so one auth object serves many threads at once.
 Login and refresh calls go through `session` (R13).
 
 niquests, requests' maintained successor, has the same API: the same code serves its
@@ -39,19 +41,21 @@ on every response."""
 
 
 class PreparedView:
-    """The flow's view of a `requests.PreparedRequest`."""
+    """The flow's view of a `requests.PreparedRequest`.
 
-    __slots__ = ("_body_start", "prepared", "response")
+    Made for every request: what the flow reads on the common path (`headers`, `origin`)
+    is kept in slots, not derived at each reading.
+    """
+
+    __slots__ = ("_body_start", "headers", "origin", "prepared", "response")
 
     def __init__(self, prepared: requests.PreparedRequest) -> None:
         self.prepared = prepared
+        self.headers: MutableMapping[str, str] = prepared.headers
+        self.origin: Origin | None = origin_of(prepared.url or "")
         self.response: requests.Response | None = None
         body = prepared.body
         self._body_start = None if body is None else _start_of(body)
-
-    @property
-    def headers(self) -> MutableMapping[str, str]:
-        return self.prepared.headers
 
     @property
     def url(self) -> str:
@@ -60,10 +64,7 @@ class PreparedView:
     @url.setter
     def url(self, value: str) -> None:
         self.prepared.url = value
-
-    @property
-    def origin(self) -> Origin | None:
-        return origin_of(self.prepared.url or "")
+        self.origin = origin_of(value)
 
     @property
     def replayable(self) -> bool:
@@ -82,7 +83,7 @@ class PreparedView:
             prepared.prepare_cookies(jar)
         if self._body_start is not None:
             prepared.body.seek(self._body_start)  # type: ignore[union-attr]
-        self.prepared = prepared
+        self.prepared, self.headers = prepared, prepared.headers
 
 
 class RequestsAuth(requests.auth.AuthBase):
@@ -96,9 +97,33 @@ class RequestsAuth(requests.auth.AuthBase):
         raise NotImplementedError
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        view = PreparedView(r)
-        # the common case: the cached token, and no flow to run, unless it meets a 401
-        sent_with: Steps[None] | Token | None = self._flow.attached(view)
+        # The common case: the cached token, and no flow to run unless a 401 comes. A
+        # body with no position to remember is sent again as it was built, so the request
+        # keeps only the token (`_answered`). Where the provider only sets headers, they
+        # are set as written down for the token, with no view of the request made.
+        body = r.body
+        as_built = body is None or isinstance(body, bytes | str)
+        known = self._flow.cached_headers(r.url or "") if as_built else None
+        token: Token | None
+        if known is not None:
+            headers, token = r.headers, known.token
+            for name, value in known.lines or ():
+                headers[name] = value
+        else:
+            view = PreparedView(r)
+            token = self._flow.attached(view)
+            if token is None or not as_built:
+                return self._prepared_by_flow(r, view, token)
+        r._finauth_sent_with = token  # type: ignore[attr-defined]
+        r.hooks["response"].append(self._answered)
+        return r
+
+    def _prepared_by_flow(
+        self, r: requests.PreparedRequest, view: PreparedView, token: Token | None
+    ) -> requests.PreparedRequest:
+        """`r`, its flow run up to its sending (`token`: sent with that cached one), and a
+        hook that holds its view and flow until the response comes."""
+        sent_with: Steps[None] | Token | None = token
         if sent_with is None:
             sent_with = self._flow.authenticate(view)
             if not isinstance(self._run(sent_with, None, library=library_of(r)), Send):
@@ -113,6 +138,27 @@ class RequestsAuth(requests.auth.AuthBase):
         assert isinstance(done, StopIteration), "a login sends no user request"
         token: Token = done.value
         return token
+
+    def _answered(self, response: requests.Response, **send: Any) -> requests.Response:
+        """The response hook of a request sent with the cached token.
+
+        The request keeps that token in an attribute, as requests keeps `_body_position`
+        there, so the common path makes no hook object for each request and does little
+        more than the floor's hook. A 401 renews the token and re-sends the request once
+        (R4); a redirect that leaves the origin takes the credentials back from the copy
+        requests follows it with (R10). A copy does not carry the attribute
+        (`PreparedRequest.copy`), and the request has given it up once its 401 is seen.
+        """
+        status = response.status_code
+        if status == 401:
+            token = vars(response.request).pop("_finauth_sent_with", None)
+            if token is not None:  # else a copy made for a redirect: not the request we prepared
+                view = PreparedView(response.request)
+                steps = self._flow.answered_401(view, token)
+                return self._on_response(steps, None, view, response, **send)
+        elif status in _REDIRECTS:
+            self._withdraw_if_leaving(response, response.request)
+        return response
 
     def _withdraw_if_leaving(
         self, response: requests.Response, followed: requests.PreparedRequest
