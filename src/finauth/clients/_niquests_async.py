@@ -77,14 +77,22 @@ class AsyncRequestsAuth:
 
     def __init__(self, auth: ProviderAuth) -> None:
         self._auth = auth
+        self._answered_hook = self._answered
+        """Bound once, as the requests adapter's is (see there why)."""
 
     async def __call__(self, r: PreparedRequest) -> PreparedRequest:
         """Attach the token; a request sent with the cached one runs no flow, unless it is
-        answered 401."""
+        answered 401. As with requests, one whose body needs no position remembered for a
+        re-send keeps only that token, for the auth's own hook (`_answered`)."""
         view = AsyncPreparedView(r)
-        if r.body is not None:
+        as_built = r.body is None or isinstance(r.body, bytes | str)
+        if not as_built:
             await view.find_async_start()
         sent_with: Steps[None] | Token | None = self._auth._flow.attached(view)
+        if sent_with is not None and as_built:
+            r._finauth_sent_with = sent_with  # type: ignore[attr-defined]
+            r.hooks["response"].append(self._answered_hook)  # type: ignore[arg-type]
+            return r
         if sent_with is None:
             sent_with = self._auth._flow.authenticate(view)
             if not isinstance(await self._run(sent_with, None), Send):
@@ -93,6 +101,24 @@ class AsyncRequestsAuth:
         # What `register_hook` does, without its checks of the hook on every request.
         r.hooks["response"].append(hook)  # type: ignore[arg-type]
         return r
+
+    async def _answered(self, response: AsyncResponse, **send: Any) -> AsyncResponse:
+        """The requests adapter's `_answered`, awaited by niquests: a 401 to a request sent
+        with the cached token renews it and re-sends once (R4); a redirect that leaves the
+        origin takes the credentials back (R10)."""
+        # Each attribute of an AsyncResponse is read through its `__getattribute__`: once.
+        request, status = response.request, response.status_code
+        if request is None:
+            return response
+        if status == 401:
+            token = vars(request).pop("_finauth_sent_with", None)
+            if token is not None:  # else a copy made for a redirect: not the request we prepared
+                view = AsyncPreparedView(request)
+                steps = self._auth._flow.answered_401(view, token)
+                return await self._on_response(steps, None, view, response, **send)
+        elif status in _REDIRECTS:
+            self._withdraw_if_leaving(response, request)
+        return response
 
     def __repr__(self) -> str:
         return f"{self._auth!r}.as_async()"

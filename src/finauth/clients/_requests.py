@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager, suppress
+from functools import cached_property
 from inspect import iscoroutinefunction
 from typing import Any
 from urllib.parse import urljoin
@@ -115,7 +116,7 @@ class RequestsAuth(requests.auth.AuthBase):
             if token is None or not as_built:
                 return self._prepared_by_flow(r, view, token)
         r._finauth_sent_with = token  # type: ignore[attr-defined]
-        r.hooks["response"].append(self._answered)
+        r.hooks["response"].append(self._answered_hook)
         return r
 
     def _prepared_by_flow(
@@ -138,6 +139,13 @@ class RequestsAuth(requests.auth.AuthBase):
         assert isinstance(done, StopIteration), "a login sends no user request"
         token: Token = done.value
         return token
+
+    @cached_property
+    def _answered_hook(self) -> Callable[..., requests.Response]:
+        """`_answered`, bound once: a method bound for each request would be one object
+        more per request for the collector where niquests leaves its requests in a
+        reference cycle. The auth is in one with it, which only matters once it goes."""
+        return self._answered
 
     def _answered(self, response: requests.Response, **send: Any) -> requests.Response:
         """The response hook of a request sent with the cached token.
