@@ -27,7 +27,7 @@ from .._telemetry import sending
 from .._token import Token
 from .._wire import MAX_ANSWER_BYTES, Answer, AuthCall
 from .._worlds import in_loop
-from ._requests import _REDIRECTS, PreparedView
+from ._requests import _REDIRECTS, PreparedView, _as_built
 
 if TYPE_CHECKING:
     import requests
@@ -85,7 +85,7 @@ class AsyncRequestsAuth:
         answered 401. As with requests, one whose body needs no position remembered for a
         re-send keeps only that token, for the auth's own hook (`_answered`)."""
         view = AsyncPreparedView(r)
-        as_built = r.body is None or isinstance(r.body, bytes | str)
+        as_built = _as_built(r.body)
         if not as_built:
             await view.find_async_start()
         sent_with: Steps[None] | Token | None = self._auth._flow.attached(view)

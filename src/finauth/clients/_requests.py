@@ -70,7 +70,7 @@ class PreparedView:
     @property
     def replayable(self) -> bool:
         body = self.prepared.body
-        return body is None or isinstance(body, bytes | str) or self._body_start is not None
+        return _as_built(body) or self._body_start is not None
 
     def rewind(self) -> None:
         """Switch to a copy carrying the last response's cookies, its body rewound.
@@ -102,8 +102,7 @@ class RequestsAuth(requests.auth.AuthBase):
         # body with no position to remember is sent again as it was built, so the request
         # keeps only the token (`_answered`). Where the provider only sets headers, they
         # are set as written down for the token, with no view of the request made.
-        body = r.body
-        as_built = body is None or isinstance(body, bytes | str)
+        as_built = _as_built(r.body)
         known = self._flow.cached_headers(r.url or "") if as_built else None
         token: Token | None
         if known is not None:
@@ -417,13 +416,19 @@ def _read_and_release(response: requests.Response) -> bytes:
     return response._content
 
 
+def _as_built(body: object) -> bool:
+    """Whether `body` is sent again as it was built, with no position to remember: none,
+    or bytes or a str in memory."""
+    return body is None or isinstance(body, bytes | str)
+
+
 def _start_of(body: object) -> int | None:
     """Where a seekable file body starts, so a re-send can rewind it (R5).
 
     Not where an async file starts (`tell` and `seek` coroutines, as aiofiles' are, sent
     by niquests' AsyncSession): the async adapter awaits those (`AsyncPreparedView`).
     """
-    if body is None or isinstance(body, bytes | str):
+    if _as_built(body):
         return None
     tell: Callable[[], int] | None = getattr(body, "tell", None)
     if tell is None or iscoroutinefunction(tell) or not hasattr(body, "seek"):
