@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, MutableMapping
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -106,16 +106,20 @@ class _Cached(NamedTuple):
 class _LocalCopy:
     """The last token seen, kept in front of the store; twin flows share one.
 
-    Attributes each hold one immutable value, so threads read them whole.
+    Attributes each hold one immutable value, so threads read them whole. In slots, each
+    set from the start: every request reads two of them.
     """
 
-    cached: _Cached | None = None
-    refreshed: str | None = None
-    """The access token the last refresh here gave: if the provider refuses it at once,
-    its refresh did not help (R14)."""
-    auth_cookies: tuple[tuple[str, str], ...] = ()
-    """The cookies login and refresh answers set (the latest few), which a client's jar may
-    send on: they never ride on the user's requests (R18)."""
+    __slots__ = ("auth_cookies", "cached", "refreshed")
+
+    def __init__(self) -> None:
+        self.cached: _Cached | None = None
+        self.refreshed: str | None = None
+        """The access token the last refresh here gave: if the provider refuses it at
+        once, its refresh did not help (R14)."""
+        self.auth_cookies: tuple[tuple[str, str], ...] = ()
+        """The cookies login and refresh answers set (the latest few), which a client's
+        jar may send on: they never ride on the user's requests (R18)."""
 
 
 class TokenFlow:
@@ -139,6 +143,10 @@ class TokenFlow:
         self._header_credentials: HeaderCredentials | None = None
         """The cached token's, once asked for (`cached_headers`): this flow's, since a twin
         sends the same token another way."""
+        self._origin_slash = provider.base.origin.url + "/"
+        """The provider's origin as a URL, and the slash that ends its authority: a URL
+        that starts with it is bound for that origin, whatever else it holds, so the
+        common request needs no `origin_of`."""
 
     @cached_property
     def key(self) -> str:
@@ -229,13 +237,26 @@ class TokenFlow:
             cached is None
             or local.auth_cookies
             or time.time() >= cached.renew_at
-            or origin_of(url) != self.provider.base.origin
+            or (
+                not url.startswith(self._origin_slash)
+                and origin_of(url) != self.provider.base.origin
+            )
         ):
             return None
         known = self._header_credentials
         if known is None or known.token is not cached.token:
             known = self._header_credentials = header_credentials(self.provider, cached.token)
         return None if known.lines is None else known
+
+    def attach_written_down(self, url: str, headers: MutableMapping[str, str]) -> Token | None:
+        """The cached token, its header lines for a request to `url` (`cached_headers`)
+        set on `headers`, the request's; else None, and nothing set."""
+        known = self.cached_headers(url)
+        if known is None:
+            return None
+        for name, value in known.lines or ():
+            headers[name] = value
+        return known.token
 
     def answered_401(self, request: Outgoing, token: Token) -> Steps[None]:
         """What follows the provider's 401 to `request`, sent with `token`: the renewal,

@@ -660,15 +660,22 @@ def test_a_request_with_the_cached_token_starts_no_flow(
     assert (rig.emulator.logins, rig.emulator.refreshes, len(rig.calls_to())) == (1, 1, 6)
 
 
-@pytest.mark.parametrize("transport", ["in-process"])
-@pytest.mark.parametrize("client_name", ["requests"])
-def test_with_requests_the_cached_token_is_set_as_written_down(
+@pytest.mark.parametrize(
+    ("client_name", "transport"),
+    [
+        ("requests", "in-process"),
+        ("niquests", "loopback"),
+        ("niquests-async", "loopback"),
+        ("aiohttp", "loopback"),
+    ],
+)
+def test_the_cached_token_is_set_as_written_down(
     rig: Rig, auth: ProviderAuth, fetch: Fetch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """requests' common path makes no view of each request for the provider's `apply`: it
-    sets the header lines `apply` wrote once for the token (`TokenFlow.cached_headers`).
-    An `apply` that reads the request (Finvera's, which merges its cookie into the
-    caller's) still gets every request."""
+    """Where a client's common path made a view of each request for the provider's
+    `apply` (requests, niquests, aiohttp), it sets the header lines `apply` wrote once for
+    the token (`TokenFlow.attach_written_down`). An `apply` that reads the request
+    (Finvera's, which merges its cookie into the caller's) still gets every request."""
     for _ in range(2):
         assert fetch("GET", rig.url()).status_code == 200  # logged in, lines written down
     provider = type(auth._flow.provider)

@@ -320,6 +320,17 @@ def flight_lock(flow: TokenFlow) -> threading.Lock:
 # --- R1 origin scoping ------------------------------------------------------------------------
 
 
+def test_the_written_down_lines_are_set_on_the_request(flow: TokenFlow) -> None:
+    headers = {"Accept": "application/json"}
+    assert flow.attach_written_down(API_URL, headers) is None  # no token yet
+    assert headers == {"Accept": "application/json"}
+
+    pair = Pair.issue()
+    logged_in(flow, pair)
+    assert flow.attach_written_down(API_URL, headers) == flow.token
+    assert headers == {"Accept": "application/json", "Authorization": jwt_header(pair)}
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -431,12 +442,34 @@ def test_the_cached_token_comes_with_its_header_lines_written_down_once(flow: To
 
 
 @pytest.mark.parametrize(
-    "url", ["https://example.com/api/search/RELIANCE", "https://api.fincrux.org:8443/x", "/x"]
+    "url",
+    [
+        "https://example.com/api/search/RELIANCE",
+        "https://api.fincrux.org:8443/x",
+        "/x",
+        # the provider's origin with no slash after it: not its authority
+        "https://api.fincrux.org.evil.example/x",
+        "https://api.fincrux.org@evil.example/x",
+        "https://api.fincrux.org:443@evil.example/x",
+        "https://api.fincrux.org\\@evil.example/x",
+        "http://api.fincrux.org/x",
+    ],
 )
 def test_r1_no_header_lines_for_another_origin(flow: TokenFlow, url: str) -> None:
     logged_in(flow, Pair.issue())
 
     assert flow.cached_headers(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://API.Fincrux.org/x", "https://api.fincrux.org:443/x", "https://api.fincrux.org?q=1"],
+)
+def test_header_lines_for_the_origin_however_it_is_written(flow: TokenFlow, url: str) -> None:
+    """The origin's own URL and a slash is the common case, not the only one."""
+    logged_in(flow, Pair.issue())
+
+    assert flow.cached_headers(url) is not None
 
 
 def test_no_header_lines_without_a_token_or_for_one_due(store: MemoryTokenStore) -> None:

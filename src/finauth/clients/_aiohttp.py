@@ -78,16 +78,21 @@ class AiohttpAuth:
     async def middleware(self, request: ClientRequest, handler: Handler) -> ClientResponse:
         """Authenticate `request`, send it with `handler`, and once more after a 401.
 
-        A request sent with the cached token runs no flow, unless it is answered 401.
+        A request sent with the cached token runs no flow, unless it is answered 401, and
+        no view of it is made where the provider only sets headers.
         """
-        view = ClientRequestView(request)
-        token = self._flow.attached(view)
+        flow = self._flow
+        token = flow.attach_written_down(str(request.url), request.headers)
         if token is None:
-            return await self._flowing(self._flow.authenticate(view), request, handler, None)
+            view = ClientRequestView(request)
+            token = flow.attached(view)
+            if token is None:
+                return await self._flowing(flow.authenticate(view), request, handler, None)
         response = await handler(request)
         if response.status != 401:
             return response
-        return await self._flowing(self._flow.answered_401(view, token), request, handler, response)
+        steps = flow.answered_401(ClientRequestView(request), token)
+        return await self._flowing(steps, request, handler, response)
 
     async def _flowing(
         self,

@@ -83,16 +83,30 @@ class AsyncRequestsAuth:
     async def __call__(self, r: PreparedRequest) -> PreparedRequest:
         """Attach the token; a request sent with the cached one runs no flow, unless it is
         answered 401. As with requests, one whose body needs no position remembered for a
-        re-send keeps only that token, for the auth's own hook (`_answered`)."""
-        view = AsyncPreparedView(r)
-        as_built = _as_built(r.body)
-        if not as_built:
-            await view.find_async_start()
-        sent_with: Steps[None] | Token | None = self._auth._flow.attached(view)
-        if sent_with is not None and as_built:
-            r._finauth_sent_with = sent_with  # type: ignore[attr-defined]
-            r.hooks["response"].append(self._answered_hook)  # type: ignore[arg-type]
-            return r
+        re-send keeps only that token, for the auth's own hook (`_answered`), and gets the
+        header lines written down for it where the provider only sets headers."""
+        flow = self._auth._flow
+        # A prepared request's headers are there, and its names and values str.
+        headers: Any = r.headers
+        token = flow.attach_written_down(r.url or "", headers) if _as_built(r.body) else None
+        if token is None:
+            view = AsyncPreparedView(r)
+            as_built = _as_built(r.body)
+            if not as_built:
+                await view.find_async_start()
+            token = flow.attached(view)
+            if token is None or not as_built:
+                return await self._prepared_by_flow(r, view, token)
+        r._finauth_sent_with = token  # type: ignore[attr-defined]
+        r.hooks["response"].append(self._answered_hook)  # type: ignore[arg-type]
+        return r
+
+    async def _prepared_by_flow(
+        self, r: PreparedRequest, view: AsyncPreparedView, token: Token | None
+    ) -> PreparedRequest:
+        """As the requests adapter's: `r`, its flow run up to its sending, and a hook that
+        holds its view and flow until the response comes."""
+        sent_with: Steps[None] | Token | None = token
         if sent_with is None:
             sent_with = self._auth._flow.authenticate(view)
             if not isinstance(await self._run(sent_with, None), Send):

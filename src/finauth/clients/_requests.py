@@ -100,19 +100,14 @@ class RequestsAuth(requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         # The common case: the cached token, and no flow to run unless a 401 comes. A
         # body with no position to remember is sent again as it was built, so the request
-        # keeps only the token (`_answered`). Where the provider only sets headers, they
-        # are set as written down for the token, with no view of the request made.
-        as_built = _as_built(r.body)
-        known = self._flow.cached_headers(r.url or "") if as_built else None
-        token: Token | None
-        if known is not None:
-            headers, token = r.headers, known.token
-            for name, value in known.lines or ():
-                headers[name] = value
-        else:
+        # keeps only the token (`_answered`), and no view of it is made where the provider
+        # only sets headers.
+        flow = self._flow
+        token = flow.attach_written_down(r.url or "", r.headers) if _as_built(r.body) else None
+        if token is None:
             view = PreparedView(r)
-            token = self._flow.attached(view)
-            if token is None or not as_built:
+            token = flow.attached(view)
+            if token is None or not _as_built(r.body):
                 return self._prepared_by_flow(r, view, token)
         r._finauth_sent_with = token  # type: ignore[attr-defined]
         r.hooks["response"].append(self._answered_hook)
