@@ -42,7 +42,11 @@ class Scale:
     """How much each benchmark does: FULL for the record, QUICK to see that all of it runs."""
 
     rounds: int
-    """Rounds per variant of the overhead workloads."""
+    """Rounds per variant of the stores' and telemetry's workloads."""
+    overhead_processes: int
+    """Fresh interpreters the overhead workloads run in, one after another, pooled."""
+    overhead_rounds: int
+    """Rounds per variant of each overhead workload, in each of those interpreters."""
     in_memory: int
     """Requests per round and variant in memory."""
     loopback: int
@@ -54,8 +58,8 @@ class Scale:
     """Interpreters started per library and way of timing its import."""
 
 
-FULL = Scale(61, 150, 80, growth_rounds=11, growth_requests=1024, import_runs=7)
-QUICK = Scale(7, 40, 20, growth_rounds=7, growth_requests=256, import_runs=3)
+FULL = Scale(61, 5, 13, 150, 80, growth_rounds=11, growth_requests=1024, import_runs=7)
+QUICK = Scale(7, 2, 7, 40, 20, growth_rounds=7, growth_requests=256, import_runs=3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {"schema": SCHEMA, "meta": _meta(scale)}
     sections: dict[str, Callable[[], Any]] = {
-        "overhead": lambda: overhead.run(scale.rounds, scale.in_memory, scale.loopback),
+        "overhead": lambda: overhead.run(
+            scale.overhead_rounds, scale.overhead_processes, scale.in_memory, scale.loopback
+        ),
         "storms": storms.run,
         "stores": lambda: stores.run(scale.rounds, scale.in_memory),
         "growth": lambda: growth.run(scale.growth_rounds, scale.growth_requests),

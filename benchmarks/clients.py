@@ -183,15 +183,21 @@ def _niquests(site: Site, stack: ExitStack, given: dict[str, Any]) -> Any:
     """Without the environment's proxies and .netrc, as `Site.reach` does for requests."""
     import niquests
 
-    session = stack.enter_context(niquests.Session(**given))
-    session.trust_env = False
-    return session
+    return _niquests_given(stack.enter_context(niquests.Session()), given)
 
 
 async def _niquests_async(site: Site, stack: AsyncExitStack, given: dict[str, Any]) -> Any:
     import niquests
 
-    session = await stack.enter_async_context(niquests.AsyncSession(**given))
+    return _niquests_given(await stack.enter_async_context(niquests.AsyncSession()), given)
+
+
+def _niquests_given(session: Any, given: dict[str, Any]) -> Any:
+    """`session` with the static header added to its default headers, as every other
+    client's is: niquests' `Session(headers=...)` sends those instead of its defaults
+    (User-Agent, Accept, Accept-Encoding, Connection), a baseline lighter than any auth."""
+    session.headers.update(given.get("headers", {}))
+    session.auth = given.get("auth")
     session.trust_env = False
     return session
 

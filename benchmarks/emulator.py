@@ -13,10 +13,13 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import subprocess
+import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack, ExitStack
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,12 +29,14 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
 from finauth import FincruxJWTAuth
-from finauth.testing import Call, FincruxEmulator, Reply
+from finauth.testing import Call, EmulatorServer, FincruxEmulator, Reply
 from finauth.testing.fincrux import SEARCH_PATH
 
 API_PATH = SEARCH_PATH
 """The protected endpoint every timed request goes to."""
 OAUTH_TOKEN_PATH = "/oauth/token"
+FORGET_PATH = "/bench/forget"
+"""Where a served emulator is told to forget the calls it recorded (`Site.forget`)."""
 PRODUCTION_LIKE_URL = "https://api.fincrux.org"
 """The base URL of the in-memory workloads: https, as a real client would use."""
 
@@ -48,6 +53,7 @@ class BenchEmulator(FincruxEmulator):
         self.grants: Counter[str] = Counter()
         """OAuth2 token requests received, by grant_type."""
         self.handle_route("POST", OAUTH_TOKEN_PATH, self._token)
+        self.handle_route("POST", FORGET_PATH, self._forget)
 
     @property
     def token_calls(self) -> int:
@@ -59,6 +65,10 @@ class BenchEmulator(FincruxEmulator):
         if scheme == "Bearer":
             return self.verify(token, "access") is not None
         return super().authorized(call)
+
+    def _forget(self, call: Call) -> Reply:
+        self.calls.clear()
+        return Reply.json({})
 
     def _token(self, call: Call) -> Reply:
         form = dict(parse_qsl(call.body.decode()))
@@ -263,8 +273,52 @@ class Site:
         )
         return stack.enter_context(auth)
 
+    def forget(self) -> None:
+        """Have the emulator forget the calls it recorded, between rounds: a list that grew
+        for a whole run would weigh on each collection of the process that holds it."""
+        if self.where == LOOPBACK:
+            requests.post(self.base_url + FORGET_PATH, timeout=10).raise_for_status()
+        else:
+            self.emulator.calls.clear()
+
     def static_header(self) -> dict[str, str]:
         """A valid `Authorization` header for the baseline, from a login made for it."""
         with ExitStack() as stack:
             token = self.finauth(stack).login()
         return {"Authorization": f"JWT {token.access_token}"}
+
+
+@contextmanager
+def served_apart() -> Iterator[str]:
+    """The base URL of a `BenchEmulator` served over loopback by an interpreter of its own,
+    stopped on leaving. A server's handler threads in the client's process would take
+    turns at its GIL with the client being timed, as no real server's do.
+
+    A `Site` for it takes a `BenchEmulator` of its own, which names the account and serves
+    nothing: both have the same.
+    """
+    command = [sys.executable, "-m", __name__]
+    repository = Path(__file__).parents[1]
+    with subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=repository
+    ) as server:
+        assert server.stdin is not None
+        assert server.stdout is not None
+        try:
+            base_url = server.stdout.readline().strip()
+            if not base_url:
+                raise RuntimeError(f"the emulator's server ended with {server.wait()}")
+            yield base_url
+        finally:
+            server.stdin.close()  # which ends it
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                raise
+
+
+if __name__ == "__main__":
+    with EmulatorServer(BenchEmulator()) as served:
+        print(served.base_url, flush=True)
+        sys.stdin.read()

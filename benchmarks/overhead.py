@@ -3,24 +3,41 @@
 Each client family (`clients.FAMILIES`) is timed on each transport it reaches:
 in memory (the emulator's adapter or MockTransport), in memory bare (the same
 behind a memo, so the client and its auth are all there is to time) and over
-loopback HTTP to an `EmulatorServer` keeping connections alive. requests and
-httpx and httpx2, sync and async, reach all three; niquests and aiohttp, loopback
-only. The baseline sends a token that was valid all along; the auths find theirs
-cached after the warm-up, so what is timed is the common case: a valid token,
-read and attached.
+loopback HTTP to an `EmulatorServer` in another interpreter, keeping connections
+alive. requests and httpx and httpx2, sync and async, reach all three; niquests
+and aiohttp, loopback only. The baseline sends a token that was valid all along;
+the auths find theirs cached after the warm-up, so what is timed is the common
+case: a valid token, read and attached.
+
+The workloads run in a few fresh interpreters, one after another, and each
+workload's rounds from all of them are pooled: where one interpreter happens to
+lay out its objects and code can move a ratio of a percent or two, and more rounds
+in the same process would not average it out (pyperf runs its benchmarks in many
+processes for the same reason). Each is `python -m benchmarks.overhead`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+import tempfile
 from contextlib import AsyncExitStack, ExitStack
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from finauth.testing import EmulatorServer
-
 from .clients import FAMILIES, FINAUTH, HAND_WRITTEN, Family, factories, installed
-from .emulator import BARE, IN_MEMORY, LOOPBACK, PRODUCTION_LIKE_URL, BenchEmulator, Site
+from .emulator import (
+    BARE,
+    IN_MEMORY,
+    LOOPBACK,
+    PRODUCTION_LIKE_URL,
+    BenchEmulator,
+    Site,
+    served_apart,
+)
 from .timing import TURN, compare, interleave, kept, kept_async, timed, timed_async
 
 TARGETS = {IN_MEMORY: 1.05, LOOPBACK: 1.03}
@@ -31,34 +48,75 @@ FLOOR_TARGET = 1.02
 KEPT = "responses kept"
 
 
-def run(rounds: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
-    """Every workload's rows, one per variant, the baseline's included; a round is
-    `in_memory` requests in memory and `loopback` over loopback, per variant. Each
-    client also keeps its responses once, bare if it can be served in memory."""
+def run(rounds: int, processes: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
+    """Every workload's rows, one per variant, the baseline's included, from `rounds`
+    rounds in each of `processes` fresh interpreters, pooled; a round is `in_memory`
+    requests in memory and `loopback` over loopback, per variant."""
+    runs = [_measured_apart(rounds, in_memory, loopback) for _ in range(processes)]
+    return [row for parts in zip(*runs, strict=True) for row in _pooled_rows(parts)]
+
+
+def _measured_apart(rounds: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
+    """`measure` in a fresh interpreter."""
+    with tempfile.TemporaryDirectory() as directory:
+        results = Path(directory, "overhead.json")
+        command = [sys.executable, "-m", __name__, str(rounds), str(in_memory), str(loopback)]
+        repository = Path(__file__).parents[1]
+        subprocess.run([*command, str(results)], check=True, cwd=repository)  # noqa: S603
+        measured: list[dict[str, Any]] = json.loads(results.read_text())
+    return measured
+
+
+def _pooled_rows(parts: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The rows of one workload measured in several interpreters: each variant's rounds
+    from all of them, in the same order for every variant, so that round-by-round ratios
+    still pair the rounds that ran side by side."""
+    pooled: dict[str, list[float]] = {}
+    for part in parts:
+        for variant, values in part["samples"].items():
+            pooled.setdefault(variant, []).extend(values)
+    first = parts[0]
+    return _rows(
+        first["client"],
+        first["where"],
+        pooled,
+        first["n"],
+        first["keep"],
+        rounds=sum(len(part["samples"][FINAUTH]) for part in parts),
+        processes=len(parts),
+    )
+
+
+def measure(rounds: int, in_memory: int, loopback: int) -> list[dict[str, Any]]:
+    """Every workload's samples per variant in this interpreter: `rounds` rounds of
+    `in_memory` requests in memory and `loopback` over loopback. Each client also keeps
+    its responses once, bare if it can be served in memory."""
     bare = Site(BenchEmulator(), PRODUCTION_LIKE_URL, BARE)
-    rows = [
+    measured = [
         *_workloads(Site(BenchEmulator(), PRODUCTION_LIKE_URL, IN_MEMORY), rounds, in_memory),
         *_workloads(bare, rounds, in_memory),
         *_workloads(bare, rounds, in_memory, keep=True),
     ]
-    emulator = BenchEmulator()
-    with EmulatorServer(emulator) as server:
-        over_http = Site(emulator, server.base_url, LOOPBACK)
-        rows += _workloads(over_http, rounds, loopback)
-        rows += _workloads(over_http, rounds, loopback, keep=True)
-    return rows
+    with served_apart() as base_url:
+        over_http = Site(BenchEmulator(), base_url, LOOPBACK)
+        measured += _workloads(over_http, rounds, loopback)
+        measured += _workloads(over_http, rounds, loopback, keep=True)
+    return measured
 
 
 def _workloads(site: Site, rounds: int, n: int, *, keep: bool = False) -> list[dict[str, Any]]:
-    """The rows of every installed client that reaches `site`; keeping its responses,
+    """The samples of every installed client that reaches `site`; keeping its responses,
     only at the first of BARE and LOOPBACK it reaches."""
     return [
-        row
+        {
+            "client": family.name,
+            "where": site.where,
+            "keep": keep,
+            "n": n,
+            "samples": _samples(family, site, n, rounds, keep),
+        }
         for family in installed(FAMILIES)
         if site.where in family.transports and (not keep or site.where == _keeps_at(family))
-        for row in _rows(
-            family.name, site, _samples(family, site, n, rounds, keep), n, rounds, keep
-        )
     ]
 
 
@@ -82,9 +140,7 @@ def _samples(family: Family, site: Site, n: int, rounds: int, keep: bool) -> dic
             for variant, build in factories(family).items()
             for client in (build(site, stack),)
         ]
-        return interleave(
-            contenders, n=n, rounds=rounds, turn=turn, between=site.emulator.calls.clear
-        )
+        return interleave(contenders, n=n, rounds=rounds, turn=turn, between=site.forget)
 
 
 def _async_samples(
@@ -105,7 +161,7 @@ def _async_samples(
             n=n,
             rounds=rounds,
             turn=n if keep else TURN,
-            between=site.emulator.calls.clear,
+            between=site.forget,
         )
     finally:
         loop.run_until_complete(stack.aclose())
@@ -114,24 +170,27 @@ def _async_samples(
 
 def _rows(
     client: str,
-    site: Site,
+    where: str,
     samples: dict[str, list[float]],
     n: int,
-    rounds: int,
     keep: bool,
+    *,
+    rounds: int,
+    processes: int,
 ) -> list[dict[str, Any]]:
-    target = None if keep else TARGETS.get(site.where)
+    target = None if keep else TARGETS.get(where)
     floor_target = FLOOR_TARGET if target is not None else None
     to_floor = compare(samples, HAND_WRITTEN)[FINAUTH]["ratio"]
     return [
         {
-            "workload": f"{client}, {site.where}" + (f", {KEPT}" if keep else ""),
+            "workload": f"{client}, {where}" + (f", {KEPT}" if keep else ""),
             "client": client,
-            "transport": site.where,
+            "transport": where,
             "kept": keep,
             "variant": variant,
             **{name: round(value, 4) for name, value in figures.items()},
             "rounds": rounds,
+            "processes": processes,
             "n": n,
             "target": target if variant == FINAUTH else None,
             "ratio_to_hand_written": round(to_floor, 4) if variant == FINAUTH else None,
@@ -148,3 +207,8 @@ def _rows(
         }
         for variant, figures in compare(samples).items()
     ]
+
+
+if __name__ == "__main__":
+    *sizes, results = sys.argv[1:]
+    Path(results).write_text(json.dumps(measure(*map(int, sizes))))

@@ -58,8 +58,12 @@ METHOD = """\
   that falls on a few of them moves no figure (the garbage each request leaves is
   counted under *Hot path*, and the workload that keeps its responses times its
   requests together, collector passes included). Each variant first sends *n*
-  untimed requests (its first login, connections, caches). Medians are over every
-  round (at least 7).
+  untimed requests (its first login, connections, caches). The overhead workloads
+  run in several fresh interpreters, one after another, and each workload's rounds
+  from all of them are pooled: how one interpreter happens to lay out its objects and
+  code can move a ratio of a percent or two, and more rounds in that one process would
+  not average it out (pyperf spreads its runs over processes for the same reason).
+  Medians are over every round (at least 7).
   results.json keeps every round's figure, and each variant's interquartile range.
 - **Transports.** *in memory*: the emulator's own requests adapter or
   `httpx.MockTransport`, which check each request's JWT as a server would.
@@ -67,7 +71,9 @@ METHOD = """\
   emulator already accepted at once, so that little but the client and its auth
   is timed: the strictest ratio, stricter than any transport a request meets, so
   it has no target and shows what is left to gain. *loopback*: HTTP/1.1 to an `EmulatorServer`
-  on 127.0.0.1, in the same process, connections kept alive. httpx2 is served in memory
+  on 127.0.0.1, served by an interpreter of its own, connections kept alive: in the
+  client's process, the server's threads would take turns at its GIL with the client
+  being timed. httpx2 is served in memory
   by its own `MockTransport`, with the emulator's answers rebuilt as httpx2's; niquests
   and aiohttp have no in-memory transport that serves the emulator, so they are timed
   over loopback only. aiohttp's timed request reads the body, as the others do.
@@ -187,12 +193,14 @@ def _overhead(rows: list[dict[str, Any]]) -> list[str]:
             f"| {mine['ratio_to_hand_written']:.3f}x "
             f"| {_floor_target(mine, '≤ {:.2f}x {}', '✓', '✗') or '—'} |"
         )
-    rounds, n = rows[0]["rounds"], {row["transport"]: row["n"] for row in rows}
+    rounds, processes = rows[0]["rounds"], rows[0]["processes"]
+    n = {row["transport"]: row["n"] for row in rows}
     sizes = ", ".join(f"{count} requests {where}" for where, count in n.items())
     return [
         *lines,
         "",
-        f"{rounds} rounds per variant; a round is {sizes}. The variants take turns of"
+        f"{rounds} rounds per variant, {rounds // processes} in each of {processes} fresh"
+        f" interpreters; a round is {sizes}. The variants take turns of"
         f" {TURN} requests, or, where responses are kept, of a whole round.",
         "",
     ]
