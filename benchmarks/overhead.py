@@ -10,10 +10,11 @@ the auths find theirs cached after the warm-up, so what is timed is the common
 case: a valid token, read and attached.
 
 The workloads run in a few fresh interpreters, one after another, and each
-workload's rounds from all of them are pooled: where one interpreter happens to
-lay out its objects and code can move a ratio of a percent or two, and more rounds
-in the same process would not average it out (pyperf runs its benchmarks in many
-processes for the same reason). Each is `python -m benchmarks.overhead`.
+workload's rounds from all of them are pooled: one interpreter's ratios can sit a
+point or two off the others' (how it laid out its objects and code, what the machine
+did meanwhile), and more rounds in the same process would not average that out
+(pyperf runs its benchmarks in many processes for the same reason). Each is
+`python -m benchmarks.overhead`.
 """
 
 from __future__ import annotations

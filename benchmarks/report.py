@@ -60,9 +60,10 @@ METHOD = """\
   requests together, collector passes included). Each variant first sends *n*
   untimed requests (its first login, connections, caches). The overhead workloads
   run in several fresh interpreters, one after another, and each workload's rounds
-  from all of them are pooled: how one interpreter happens to lay out its objects and
-  code can move a ratio of a percent or two, and more rounds in that one process would
-  not average it out (pyperf spreads its runs over processes for the same reason).
+  from all of them are pooled: one interpreter's ratios can sit a point or two off the
+  others' (how it laid out its objects and code, what the machine did meanwhile), and
+  more rounds in that one process would not average that out (pyperf spreads its runs
+  over processes for the same reason).
   Medians are over every round (at least 7).
   results.json keeps every round's figure, and each variant's interquartile range.
 - **Transports.** *in memory*: the emulator's own requests adapter or
