@@ -277,7 +277,8 @@ class Site:
         """Have the emulator forget the calls it recorded, between rounds: a list that grew
         for a whole run would weigh on each collection of the process that holds it."""
         if self.where == LOOPBACK:
-            requests.post(self.base_url + FORGET_PATH, timeout=10).raise_for_status()
+            with self.reach(requests.Session()) as session:  # no proxy from the environment
+                session.post(self.base_url + FORGET_PATH, timeout=10).raise_for_status()
         else:
             self.emulator.calls.clear()
 
