@@ -320,17 +320,6 @@ def flight_lock(flow: TokenFlow) -> threading.Lock:
 # --- R1 origin scoping ------------------------------------------------------------------------
 
 
-def test_the_written_down_lines_are_set_on_the_request(flow: TokenFlow) -> None:
-    headers = {"Accept": "application/json"}
-    assert flow.attach_written_down(API_URL, headers) is None  # no token yet
-    assert headers == {"Accept": "application/json"}
-
-    pair = Pair.issue()
-    logged_in(flow, pair)
-    assert flow.attach_written_down(API_URL, headers) == flow.token
-    assert headers == {"Accept": "application/json", "Authorization": jwt_header(pair)}
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -439,6 +428,19 @@ def test_the_cached_token_comes_with_its_header_lines_written_down_once(flow: To
     renewed = flow.cached_headers(API_URL)
     assert renewed is not None
     assert renewed.lines == (("Authorization", jwt_header(second)),)
+
+
+def test_the_written_down_lines_are_set_on_the_request(flow: TokenFlow) -> None:
+    headers = {"Accept": "application/json"}
+    assert flow.attach_written_down(API_URL, headers) is None  # no token yet
+    assert headers == {"Accept": "application/json"}
+
+    pair = Pair.issue()
+    logged_in(flow, pair)
+    assert flow.attach_written_down("https://example.com/x", headers) is None  # R1
+    assert headers == {"Accept": "application/json"}
+    assert flow.attach_written_down(API_URL, headers) == flow.token
+    assert headers == {"Accept": "application/json", "Authorization": jwt_header(pair)}
 
 
 @pytest.mark.parametrize(
