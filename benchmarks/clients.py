@@ -160,9 +160,7 @@ def _header_middleware(headers: dict[str, str]) -> aiohttp.ClientMiddlewareType:
 
 def _requests(site: Site, stack: ExitStack, given: dict[str, Any]) -> requests.Session:
     """requests.Session() takes no arguments: its headers and auth are set on it."""
-    session = stack.enter_context(site.reach(requests.Session()))
-    session.headers.update(given.get("headers", {}))
-    session.auth = given.get("auth")
+    session: requests.Session = _given(stack.enter_context(site.reach(requests.Session())), given)
     return session
 
 
@@ -183,19 +181,20 @@ def _niquests(site: Site, stack: ExitStack, given: dict[str, Any]) -> Any:
     """Without the environment's proxies and .netrc, as `Site.reach` does for requests."""
     import niquests
 
-    return _niquests_given(stack.enter_context(niquests.Session()), given)
+    return _given(stack.enter_context(niquests.Session()), given)
 
 
 async def _niquests_async(site: Site, stack: AsyncExitStack, given: dict[str, Any]) -> Any:
     import niquests
 
-    return _niquests_given(await stack.enter_async_context(niquests.AsyncSession()), given)
+    return _given(await stack.enter_async_context(niquests.AsyncSession()), given)
 
 
-def _niquests_given(session: Any, given: dict[str, Any]) -> Any:
-    """`session` with the static header added to its default headers, as every other
-    client's is: niquests' `Session(headers=...)` sends those instead of its defaults
-    (User-Agent, Accept, Accept-Encoding, Connection), a baseline lighter than any auth."""
+def _given(session: Any, given: dict[str, Any]) -> Any:
+    """A requests or niquests session, without the environment, and with the static header
+    added to its default headers, as every other client's is: niquests'
+    `Session(headers=...)` sends those instead of its defaults (User-Agent, Accept,
+    Accept-Encoding, Connection), a baseline lighter than any auth."""
     session.headers.update(given.get("headers", {}))
     session.auth = given.get("auth")
     session.trust_env = False

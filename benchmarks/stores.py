@@ -66,7 +66,7 @@ def run(rounds: int, n: int) -> list[dict[str, Any]]:
             client = stack.enter_context(httpx.Client(auth=auth, **site.httpx_options()))
             get = partial(FAMILIES["httpx.Client"].get, client, site.url)
             contenders.append(timed(name, get))
-        samples = interleave(contenders, n=n, rounds=rounds, between=site.emulator.calls.clear)
+        samples = interleave(contenders, n=n, rounds=rounds, between=site.forget)
         sent = n * (rounds + 1)  # the warm-up's requests and every round's
         return [
             {

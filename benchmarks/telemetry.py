@@ -51,9 +51,7 @@ def run(rounds: int, n: int) -> list[dict[str, Any]]:
                 for variant in counted:
                     counted[variant] = 0
                     contenders.append(timed(variant, partial(_as, told(variant), get)))
-                samples = interleave(
-                    contenders, n=per_round, rounds=rounds, between=site.emulator.calls.clear
-                )
+                samples = interleave(contenders, n=per_round, rounds=rounds, between=site.forget)
                 sent = per_round * (rounds + 1)  # the warm-up's and every round's
                 rows += [
                     {

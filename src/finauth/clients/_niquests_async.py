@@ -85,13 +85,12 @@ class AsyncRequestsAuth:
         answered 401. As with requests, one whose body needs no position remembered for a
         re-send keeps only that token, for the auth's own hook (`_answered`), and gets the
         header lines written down for it where the provider only sets headers."""
-        flow = self._auth._flow
+        flow, as_built = self._auth._flow, _as_built(r.body)
         # A prepared request's headers are there, and its names and values str.
         headers: Any = r.headers
-        token = flow.attach_written_down(r.url or "", headers) if _as_built(r.body) else None
+        token = flow.attach_written_down(r.url or "", headers) if as_built else None
         if token is None:
             view = AsyncPreparedView(r)
-            as_built = _as_built(r.body)
             if not as_built:
                 await view.find_async_start()
             token = flow.attached(view)

@@ -102,12 +102,12 @@ class RequestsAuth(requests.auth.AuthBase):
         # body with no position to remember is sent again as it was built, so the request
         # keeps only the token (`_answered`), and no view of it is made where the provider
         # only sets headers.
-        flow = self._flow
-        token = flow.attach_written_down(r.url or "", r.headers) if _as_built(r.body) else None
+        flow, as_built = self._flow, _as_built(r.body)
+        token = flow.attach_written_down(r.url or "", r.headers) if as_built else None
         if token is None:
             view = PreparedView(r)
             token = flow.attached(view)
-            if token is None or not _as_built(r.body):
+            if token is None or not as_built:
                 return self._prepared_by_flow(r, view, token)
         r._finauth_sent_with = token  # type: ignore[attr-defined]
         r.hooks["response"].append(self._answered_hook)
